@@ -1,0 +1,667 @@
+"""The asyncio object model: :class:`Browser` and :class:`Page`, as in Puppeteer.
+
+A :class:`Browser` is one connection to one browser, launched here
+(:meth:`Browser.launch`) or already running (:meth:`Browser.connect`). A
+:class:`Page` is one page target attached with a flattened session.
+Everything here runs on one event loop; :mod:`pytest_cdp_accept.sync` wraps it
+for plain (threaded) code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import psutil
+
+from . import launcher
+from .connection import DEFAULT_COMMAND_TIMEOUT, CDPSession, Connection
+from .errors import (
+    CDPAcceptError,
+    CommandError,
+    CommandTimeoutError,
+    EvaluationError,
+    HTTPStatusError,
+    LaunchError,
+    NavigationError,
+    NavigationTimeoutError,
+    TargetClosedError,
+    UsageError,
+)
+from .metrics import NULL_RECORDER, Recorder
+
+WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
+WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
+DEFAULT_NAVIGATION_TIMEOUT = 30.0
+NETWORK_IDLE_QUIET = 0.5  # no request in flight for this long = network idle
+
+# Raw commands that leave state behind on a page (overrides, interception,
+# injected scripts): a pooled page that received one is not reused.
+STATEFUL_PREFIXES = (
+    "Emulation.",
+    "Fetch.",
+    "Network.set",
+    "Network.emulate",
+    "Page.addScriptToEvaluateOnNewDocument",
+    "Page.setBypassCSP",
+    "Page.setDownloadBehavior",
+    "Page.setInterceptFileChooserDialog",
+    "Runtime.addBinding",
+    "Security.",
+    "Debugger.",
+    "Overlay.",
+    "Target.setAutoAttach",
+    "Animation.setPlaybackRate",
+    "Input.setIgnoreInputEvents",
+)
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """What one :meth:`Page.goto` did."""
+
+    url: str
+    """The final URL, after redirects."""
+    status: int | None
+    """HTTP status of the main document (None for about:, data: and same-document URLs)."""
+    elapsed_ms: float
+    """From sending ``Page.navigate`` to the ``wait_until`` state (for networkidle:
+    to the moment the network went quiet, not including the 500 ms quiet window)."""
+    wait_until: str
+    timing: dict[str, float] = field(default_factory=dict)
+    """The page's Navigation Timing entry (``performance.getEntriesByType('navigation')``)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is None or self.status < 400
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """Memory of a browser's process tree, in MB (1 MB = 2**20 bytes)."""
+
+    pss_mb: float
+    """Proportional set size summed over the processes: shared pages counted once."""
+    rss_mb: float
+    """Resident set size summed: counts shared pages in every process (too high)."""
+    processes: int
+
+
+def _unserializable(value: str) -> Any:
+    special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}
+    if value in special:
+        return special[value]
+    if value.endswith("n"):
+        return int(value[:-1])
+    return value
+
+
+class Page:
+    """One page (tab) of a :class:`Browser`."""
+
+    def __init__(self, browser: Browser, session: CDPSession, context_id: str | None) -> None:
+        self.browser = browser
+        self.session = session
+        self.target_id = session.target_id or ""
+        self.context_id = context_id
+        self.url = "about:blank"
+        self.recorder: Recorder = NULL_RECORDER
+        self.tainted = False
+        self.closed = False
+        self._perf_enabled = False
+        self._inflight: dict[str, str] = {}  # requestId -> loaderId
+        self._main_loader = ""
+        self._retired_loaders: set[str] = set()
+        self._last_net = time.perf_counter()
+        self._net_changed = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        session.on("Network.requestWillBeSent", self._on_request)
+        session.on("Network.loadingFinished", self._on_request_done)
+        session.on("Network.loadingFailed", self._on_request_done)
+        session.on("Page.javascriptDialogOpening", self._on_dialog)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("crashed" if self.crashed else "live")
+        return f"<Page {self.target_id[:8]} {self.url} {state}>"
+
+    @property
+    def crashed(self) -> bool:
+        return self.session.ended is not None
+
+    # -- set-up ---------------------------------------------------------------
+
+    async def _enable(self) -> None:
+        await asyncio.gather(
+            self.session.send("Page.enable"),
+            self.session.send("Page.setLifecycleEventsEnabled", {"enabled": True}),
+            self.session.send("Network.enable"),
+        )
+
+    def _on_request(self, params: dict[str, Any]) -> None:
+        loader = params.get("loaderId", "")
+        if params.get("type") == "Document" and params.get("frameId") == self.target_id:
+            # A new main document: requests of the old one (a late favicon fetch, say)
+            # are dropped by Chromium without a loadingFinished/Failed; stop counting them.
+            if self._main_loader and self._main_loader != loader:
+                self._retired_loaders.add(self._main_loader)
+                if len(self._retired_loaders) > 64:
+                    self._retired_loaders = {self._main_loader}
+            self._main_loader = loader
+            self._inflight = {r: lo for r, lo in self._inflight.items() if lo == loader}
+        if loader in self._retired_loaders:
+            return
+        self._inflight[params.get("requestId", "")] = loader
+        self._touch_network()
+
+    def _on_request_done(self, params: dict[str, Any]) -> None:
+        if self._inflight.pop(params.get("requestId", ""), None) is not None:
+            self._touch_network()
+
+    def _touch_network(self) -> None:
+        self._last_net = time.perf_counter()
+        self._net_changed.set()
+
+    def _on_dialog(self, params: dict[str, Any]) -> None:
+        # Like Playwright: a dialog nobody listens for is dismissed, never left blocking.
+        if len(self.session._handlers.get("Page.javascriptDialogOpening", ())) > 1:
+            return
+        self._spawn(self.session.send("Page.handleJavaScriptDialog", {"accept": False}))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # consumed: background chores may fail when a page dies
+
+    # -- the user API ---------------------------------------------------------
+
+    async def send(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a raw CDP command on this page's session."""
+        if method.startswith(STATEFUL_PREFIXES):
+            self.tainted = True
+        start = time.perf_counter()
+        result = await self.session.send(method, params, timeout=timeout)
+        self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
+        return result
+
+    async def evaluate(self, expression: str, *, timeout: float | None = None) -> Any:
+        """Evaluate a JavaScript expression (promises are awaited) and return its value."""
+        start = time.perf_counter()
+        result = await self.session.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            timeout=timeout,
+        )
+        self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
+        return _evaluate_value(expression, result)
+
+    async def metrics(self) -> dict[str, float]:
+        """``Performance.getMetrics`` as a name -> value dict (enables the domain once)."""
+        if not self._perf_enabled:
+            await self.session.send("Performance.enable")
+            self._perf_enabled = True
+        result = await self.session.send("Performance.getMetrics")
+        return {m["name"]: float(m["value"]) for m in result.get("metrics", [])}
+
+    async def goto(
+        self,
+        url: str,
+        *,
+        wait_until: WaitUntil = "load",
+        timeout: float | None = None,
+        check_status: bool = True,
+        record: bool = True,
+    ) -> Navigation:
+        """Navigate and wait for ``wait_until``; raises NavigationError on failure.
+
+        An HTTP error status (>= 400) raises :class:`HTTPStatusError` unless
+        ``check_status=False``; the error carries the :class:`Navigation`.
+        """
+        if wait_until not in WAIT_UNTIL:
+            raise UsageError(f"wait_until={wait_until!r}: expected one of {', '.join(WAIT_UNTIL)}")
+        timeout = self.browser.navigation_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        watch = _NavigationWatch(self)
+        start = time.perf_counter()
+        try:
+            try:
+                reply = await self.session.send(
+                    "Page.navigate", {"url": url}, timeout=timeout, to_ended=self.crashed
+                )
+            except CommandError as exc:
+                raise NavigationError(url, exc.message) from exc
+            except CommandTimeoutError:
+                await self._stop_loading()
+                raise NavigationTimeoutError(url, wait_until, timeout) from None
+            loader = reply.get("loaderId")
+            error_text = reply.get("errorText")
+            if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
+                raise NavigationError(url, error_text)
+            if loader is None:  # same-document navigation: nothing to wait for
+                end = time.perf_counter()
+            else:
+                try:
+                    end = await watch.wait(loader, wait_until, deadline)
+                except asyncio.TimeoutError:
+                    await self._stop_loading()
+                    raise NavigationTimeoutError(url, wait_until, timeout) from None
+            status = watch.status.get(loader or "")
+            final_url = watch.url.get(loader or "", url)
+        finally:
+            watch.close()
+        elapsed = (end - start) * 1000.0
+        self.url = final_url
+        timing = await self._navigation_timing() if loader and record else {}
+        nav = Navigation(final_url, status, elapsed, wait_until, timing)
+        if record:
+            self.recorder.record("navigation", elapsed)
+        if check_status and status is not None and status >= 400:
+            raise HTTPStatusError(final_url, status, nav)
+        if error_text and check_status:
+            raise HTTPStatusError(final_url, status or 0, nav)
+        return nav
+
+    async def _stop_loading(self) -> None:
+        with contextlib.suppress(CDPAcceptError):
+            await self.session.send("Page.stopLoading", timeout=2)
+
+    async def _navigation_timing(self) -> dict[str, float]:
+        with contextlib.suppress(CDPAcceptError):
+            value = await self.evaluate(
+                "JSON.stringify(performance.getEntriesByType('navigation')[0] || {})",
+                timeout=5,
+            )
+            data = json.loads(value) if isinstance(value, str) else {}
+            return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
+        return {}
+
+    async def _wait_network_idle(self, deadline: float) -> float:
+        """Wait until no request has been in flight for 500 ms; return when quiet began."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = time.perf_counter()
+            if not self._inflight:
+                quiet_for = now - self._last_net
+                if quiet_for >= NETWORK_IDLE_QUIET:
+                    return self._last_net
+                wait = NETWORK_IDLE_QUIET - quiet_for
+            else:
+                wait = NETWORK_IDLE_QUIET
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            self._net_changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._net_changed.wait(), min(wait, remaining))
+
+    async def crash(self, timeout: float = 10.0) -> None:
+        """Crash this page's renderer (``Page.crash``) and wait until the crash is seen."""
+        if self.crashed:
+            return
+        # Chromium never answers Page.crash: the crash event ends the session instead.
+        self._spawn(self.session.send("Page.crash", timeout=timeout))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.crashed:
+            if loop.time() > deadline:
+                raise CommandTimeoutError("Page.crash", timeout, "crash(timeout=)")
+            with contextlib.suppress(TargetClosedError, CommandTimeoutError):
+                await self.session.wait_for(
+                    "Inspector.targetCrashed", timeout=max(0.01, deadline - loop.time())
+                )
+
+    async def close(self) -> None:
+        """Close the page (its target)."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(CDPAcceptError):
+            await self.browser.session.send(
+                "Target.closeTarget", {"targetId": self.target_id}, timeout=5
+            )
+        self.browser.connection.forget_session(self.session.session_id)
+        self.browser._pages.discard(self)
+
+
+class _NavigationWatch:
+    """Collects, per loaderId, the lifecycle states and the main document's response."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.frame_id = page.target_id  # a page target's main frame has the target's id
+        self.reached: dict[str, dict[str, float]] = {}
+        self.status: dict[str, int] = {}
+        self.url: dict[str, str] = {}
+        self._changed = asyncio.Event()
+        session = page.session
+        self._offs = [
+            session.on("Page.lifecycleEvent", self._on_lifecycle),
+            session.on("Network.responseReceived", self._on_response),
+            session.on("Page.frameNavigated", self._on_frame),
+        ]
+
+    def close(self) -> None:
+        for off in self._offs:
+            off()
+
+    def _on_lifecycle(self, params: dict[str, Any]) -> None:
+        if params.get("frameId") == self.frame_id:
+            loader = params.get("loaderId", "")
+            self.reached.setdefault(loader, {}).setdefault(params["name"], time.perf_counter())
+            self._changed.set()
+
+    def _on_response(self, params: dict[str, Any]) -> None:
+        if params.get("type") == "Document" and params.get("frameId") == self.frame_id:
+            loader = params.get("loaderId", "")
+            response = params.get("response") or {}
+            self.status[loader] = int(response.get("status", 0))
+            self.url[loader] = response.get("url", "")
+
+    def _on_frame(self, params: dict[str, Any]) -> None:
+        frame = params.get("frame") or {}
+        if frame.get("id") == self.frame_id and frame.get("loaderId"):
+            self.url[frame["loaderId"]] = frame.get("url", "")
+
+    async def wait(self, loader: str, wait_until: str, deadline: float) -> float:
+        """Wait for the state; return the perf_counter time it was reached."""
+        name = "DOMContentLoaded" if wait_until == "domcontentloaded" else "load"
+        loop = asyncio.get_running_loop()
+        while name not in self.reached.get(loader, {}):
+            if self.page.crashed:
+                raise NavigationError(self.page.url, "the page crashed while loading")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.25))
+        reached = self.reached[loader][name]
+        if wait_until == "networkidle":
+            return await self.page._wait_network_idle(deadline)
+        return reached
+
+
+def _evaluate_value(expression: str, result: dict[str, Any]) -> Any:
+    details = result.get("exceptionDetails")
+    if details:
+        exc = details.get("exception") or {}
+        description = exc.get("description") or details.get("text") or "unknown error"
+        raise EvaluationError(expression, str(description).split("\n    at ")[0])
+    remote = result.get("result") or {}
+    if "unserializableValue" in remote:
+        return _unserializable(remote["unserializableValue"])
+    return remote.get("value")
+
+
+class Browser:
+    """One browser: launched here (owns its process) or connected to (does not)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        process: launcher.BrowserProcess | None,
+        *,
+        endpoint: str,
+        startup_ms: float,
+        navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+    ) -> None:
+        self.connection = connection
+        self.session = connection.browser_session
+        self.process = process
+        self.endpoint = endpoint
+        self.startup_ms = startup_ms
+        self.navigation_timeout = navigation_timeout
+        self.version = ""
+        self.closed = False
+        self._pages: set[Page] = set()
+        self._contexts: set[str] = set()
+        if process is not None:
+            connection.close_hint = process.describe_exit
+
+    def __repr__(self) -> str:
+        where = f"pid {self.pid}" if self.pid else self.endpoint
+        state = "closed" if self.closed else ("alive" if self.is_alive() else "dead")
+        return f"<Browser {where} {state} pages={len(self._pages)}>"
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    async def launch(
+        cls,
+        executable: str | None = None,
+        *,
+        args: Sequence[str] = (),
+        launch_timeout: float = 30.0,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+    ) -> Browser:
+        """Start a local browser; on any failure nothing is left running."""
+        executable = executable or launcher.find_browser()
+        start = time.perf_counter()
+        process = await launcher.spawn(
+            executable, launcher.default_args(args), timeout=launch_timeout
+        )
+        try:
+            connection = await Connection.open(
+                process.ws_url, timeout=launch_timeout, command_timeout=command_timeout
+            )
+            browser = cls(
+                connection,
+                process,
+                endpoint=process.ws_url,
+                startup_ms=0.0,
+                navigation_timeout=navigation_timeout,
+            )
+            await browser._prepare()
+        except BaseException as exc:
+            await process.stop(grace=0)
+            if isinstance(exc, LaunchError) and not exc.output:
+                raise LaunchError(str(exc), list(process.output)) from exc
+            raise
+        browser.startup_ms = (time.perf_counter() - start) * 1000.0
+        return browser
+
+    @classmethod
+    async def connect(
+        cls,
+        endpoint: str,
+        *,
+        timeout: float = 10.0,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+    ) -> Browser:
+        """Connect to a running browser (``ws://...`` or ``http://host:port``)."""
+        start = time.perf_counter()
+        ws_url = await resolve_endpoint(endpoint, timeout)
+        connection = await Connection.open(ws_url, timeout=timeout, command_timeout=command_timeout)
+        browser = cls(
+            connection,
+            None,
+            endpoint=endpoint,
+            startup_ms=0.0,
+            navigation_timeout=navigation_timeout,
+        )
+        try:
+            await browser._prepare()
+        except BaseException:
+            await connection.close()
+            raise
+        browser.startup_ms = (time.perf_counter() - start) * 1000.0
+        return browser
+
+    async def _prepare(self) -> None:
+        # Target.targetCrashed needs target discovery; the version doubles as the first
+        # round trip that proves the browser answers.
+        replies: tuple[dict[str, Any], dict[str, Any]] = await asyncio.gather(
+            self.session.send("Browser.getVersion"),
+            self.session.send("Target.setDiscoverTargets", {"discover": True}),
+        )
+        self.version = str(replies[0].get("product", ""))
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def pages(self) -> list[Page]:
+        return list(self._pages)
+
+    def is_alive(self) -> bool:
+        """Cheap check with no round trip: connection open and process running."""
+        if self.closed or self.connection.closed is not None:
+            return False
+        return self.process is None or self.process.returncode is None
+
+    async def health_check(self, timeout: float = 2.0) -> bool:
+        """A cheap CDP round trip with a short timeout."""
+        if not self.is_alive():
+            return False
+        try:
+            await self.session.send("Browser.getVersion", timeout=timeout)
+        except CDPAcceptError:
+            return False
+        return True
+
+    async def memory(self) -> MemoryInfo:
+        """PSS and RSS of the browser's process tree (local browsers only)."""
+        if self.process is None:
+            raise UsageError(f"memory() needs a browser launched here; {self.endpoint} is remote")
+        procs = self.process.process_tree()
+        return await asyncio.get_running_loop().run_in_executor(None, _memory_of, procs)
+
+    # -- pages and contexts -----------------------------------------------------
+
+    async def new_context(self) -> str:
+        """A fresh browser context (incognito-like profile); returns its id."""
+        result = await self.session.send("Target.createBrowserContext", {"disposeOnDetach": True})
+        context_id = str(result["browserContextId"])
+        self._contexts.add(context_id)
+        return context_id
+
+    async def dispose_context(self, context_id: str) -> None:
+        self._contexts.discard(context_id)
+        for page in [p for p in self._pages if p.context_id == context_id]:
+            page.closed = True
+            self._pages.discard(page)
+            self.connection.forget_session(page.session.session_id)
+        with contextlib.suppress(CDPAcceptError):
+            await self.session.send(
+                "Target.disposeBrowserContext", {"browserContextId": context_id}, timeout=10
+            )
+
+    async def new_page(self, context_id: str | None = None) -> Page:
+        """Open a page (in ``context_id`` or the default context), attached and ready."""
+        params: dict[str, Any] = {"url": "about:blank"}
+        if context_id:
+            params["browserContextId"] = context_id
+        created = await self.session.send("Target.createTarget", params)
+        target_id = created["targetId"]
+        try:
+            attached = await self.session.send(
+                "Target.attachToTarget", {"targetId": target_id, "flatten": True}
+            )
+            session = self.connection.session(attached["sessionId"], target_id)
+            page = Page(self, session, context_id)
+            await page._enable()
+        except BaseException:
+            with contextlib.suppress(CDPAcceptError):
+                await self.session.send("Target.closeTarget", {"targetId": target_id}, timeout=5)
+            raise
+        self._pages.add(page)
+        return page
+
+    async def close(self) -> None:
+        """``Browser.close``, then kill the process group, reap, and remove the temp root."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.process is not None:
+            if self.connection.closed is None:
+                # No answer comes when the browser exits first.
+                with contextlib.suppress(CDPAcceptError):
+                    await self.session.send("Browser.close", timeout=2)
+            await self.connection.close()
+            await self.process.stop()
+        else:
+            for page in list(self._pages):
+                await page.close()
+            for context_id in list(self._contexts):
+                await self.dispose_context(context_id)
+            await self.connection.close()
+
+    async def kill(self) -> None:
+        """SIGKILL the browser's main process (fault injection). Local browsers only."""
+        if self.process is None:
+            raise UsageError("kill() needs a browser launched here")
+        with contextlib.suppress(ProcessLookupError):
+            self.process.proc.kill()
+
+
+def _memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
+    pss = rss = 0
+    count = 0
+    for proc in procs:
+        try:
+            info = proc.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        except psutil.AccessDenied:
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)  # PSS is Linux-only; elsewhere RSS stands in
+        count += 1
+    mb = 1024.0 * 1024.0
+    return MemoryInfo(pss / mb, rss / mb, count)
+
+
+async def resolve_endpoint(endpoint: str, timeout: float = 10.0) -> str:
+    """A websocket URL for ``ws://...`` as given, or via ``/json/version`` for ``http://...``."""
+    parsed = urllib.parse.urlparse(endpoint)
+    if parsed.scheme in ("ws", "wss"):
+        return endpoint
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise LaunchError(
+            f"--cdp-endpoint {endpoint!r}: expected ws://host:port/devtools/browser/... "
+            "or http://host:port"
+        )
+    url = f"{parsed.scheme}://{parsed.netloc}/json/version"
+
+    def fetch() -> str:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=timeout) as response:
+            data = json.loads(response.read())
+        return str(data["webSocketDebuggerUrl"])
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, fetch)
+    except (OSError, ValueError, KeyError) as exc:
+        raise LaunchError(f"could not reach the browser at {endpoint} ({url}): {exc}") from exc
+
+
+__all__ = [
+    "WAIT_UNTIL",
+    "Browser",
+    "MemoryInfo",
+    "Navigation",
+    "Page",
+    "WaitUntil",
+]

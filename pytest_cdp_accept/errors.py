@@ -1,0 +1,162 @@
+"""Errors raised by pytest-cdp-accept.
+
+Every error the library raises derives from :class:`CDPAcceptError`::
+
+    CDPAcceptError
+    ├── ProtocolError            malformed or unexpected CDP traffic
+    │   └── CommandError         the browser answered a command with an error
+    ├── CommandTimeoutError      no answer within the command timeout
+    ├── ConnectionClosedError    the websocket to the browser is gone
+    ├── TargetClosedError        the page/session a command was sent to is gone
+    │   └── TargetCrashedError   ... because its renderer crashed
+    ├── EvaluationError          the page's JavaScript threw
+    ├── NavigationError          a navigation failed (net::ERR_*, invalid URL)
+    │   ├── NavigationTimeoutError   ... or did not finish in time
+    │   └── HTTPStatusError          ... or answered with an HTTP error status
+    ├── LaunchError              a browser could not be started or reached
+    │   └── BrowserNotFoundError     no browser executable was found
+    ├── PoolClosedError          the pool was closed while a lease was wanted
+    └── UsageError               the library was called with bad arguments
+
+Errors carry data (method, code, target, recent browser output) as
+attributes, and library errors (websockets, OSError) are translated at one
+boundary and chained with ``raise ... from ...``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CDPAcceptError(Exception):
+    """Root of every error raised by pytest-cdp-accept."""
+
+
+class ProtocolError(CDPAcceptError):
+    """The browser sent something that is not valid CDP."""
+
+
+class CommandError(ProtocolError):
+    """The browser answered a command with an error object."""
+
+    def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+        detail = f" ({data})" if data else ""
+        super().__init__(f"{method} failed: {message} [code {code}]{detail}")
+
+
+class CommandTimeoutError(CDPAcceptError, TimeoutError):
+    """A command got no answer within its timeout."""
+
+    def __init__(self, method: str, timeout: float, setting: str) -> None:
+        self.method = method
+        self.timeout = timeout
+        self.setting = setting
+        super().__init__(
+            f"{method} got no answer within {timeout:g} s; "
+            f"raise {setting} if the browser is just slow"
+        )
+
+
+class ConnectionClosedError(CDPAcceptError):
+    """The connection to the browser closed; every pending command fails with this."""
+
+    def __init__(self, reason: str, method: str | None = None) -> None:
+        self.reason = reason
+        self.method = method
+        prefix = f"{method}: " if method else ""
+        super().__init__(f"{prefix}connection to the browser closed: {reason}")
+
+
+class TargetClosedError(CDPAcceptError):
+    """The target (page) a command was sent to was closed or detached."""
+
+    def __init__(self, reason: str, method: str | None = None, target_id: str | None = None):
+        self.reason = reason
+        self.method = method
+        self.target_id = target_id
+        prefix = f"{method}: " if method else ""
+        super().__init__(f"{prefix}{reason}")
+
+
+class TargetCrashedError(TargetClosedError):
+    """The target's renderer process crashed."""
+
+
+class EvaluationError(CDPAcceptError):
+    """The page's JavaScript threw while evaluating an expression."""
+
+    def __init__(self, expression: str, description: str) -> None:
+        self.expression = expression
+        self.description = description
+        short = expression if len(expression) < 80 else expression[:77] + "..."
+        super().__init__(f"evaluate({short!r}) threw: {description}")
+
+
+class NavigationError(CDPAcceptError):
+    """A navigation failed."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"navigation to {url} failed: {reason}")
+
+
+class NavigationTimeoutError(NavigationError, TimeoutError):
+    """A navigation did not reach its ``wait_until`` state in time."""
+
+    def __init__(self, url: str, wait_until: str, timeout: float) -> None:
+        self.wait_until = wait_until
+        self.timeout = timeout
+        super().__init__(
+            url,
+            f"'{wait_until}' not reached within {timeout:g} s; pass goto(timeout=...) "
+            f"or raise --cdp-navigation-timeout if the page is just slow",
+        )
+
+
+class HTTPStatusError(NavigationError):
+    """The main document answered with an HTTP error status (>= 400)."""
+
+    def __init__(self, url: str, status: int, navigation: Any) -> None:
+        self.status = status
+        self.navigation = navigation
+        super().__init__(
+            url, f"HTTP {status}; pass goto(check_status=False) to accept error statuses"
+        )
+
+
+class LaunchError(CDPAcceptError):
+    """A browser could not be started (or a remote one could not be reached)."""
+
+    def __init__(self, message: str, output: list[str] | None = None) -> None:
+        self.output = list(output or [])
+        if self.output:
+            tail = "\n".join(f"    {line}" for line in self.output[-15:])
+            message = f"{message}\n  last browser output:\n{tail}"
+        super().__init__(message)
+
+
+class BrowserNotFoundError(LaunchError):
+    """No browser executable was found."""
+
+    def __init__(self, searched: list[str]) -> None:
+        self.searched = searched
+        where = "\n".join(f"    {s}" for s in searched)
+        super().__init__(
+            "no Chromium-based browser found. Searched:\n"
+            f"{where}\n"
+            "  Fix: run `cdp-accept install-browser` (Debian/Ubuntu: apt-get install chromium), "
+            "or point --cdp-browser / ini cdp_browser / env CDP_ACCEPT_BROWSER at one."
+        )
+
+
+class PoolClosedError(CDPAcceptError):
+    """The browser pool is closed."""
+
+
+class UsageError(CDPAcceptError, ValueError):
+    """The library was called with invalid arguments."""

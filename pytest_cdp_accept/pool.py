@@ -1,0 +1,454 @@
+"""The browser pool: lazy, bounded, health-checked, self-healing.
+
+One pool per process (per xdist worker). Browsers start on first use, in
+parallel when several are needed at once, up to ``size``; remote endpoints
+(``--cdp-endpoint``) take the place of launches. A browser that died is
+never handed out: it is dropped (its processes killed, its temp root
+removed) and replaced on the next lease.
+
+Pages are handed out in one of two isolation modes:
+
+``reset``
+    A released page is wiped (navigated to about:blank; storage of every
+    origin, cookies and HTTP cache cleared; permissions reset) off the test's
+    critical path and parked for the next lease. A page that crashed or was
+    sent a stateful raw command (emulation, interception, injected scripts)
+    is closed instead of reused.
+``context``
+    Every lease gets a fresh browser context with one page, prepared one
+    ahead; released contexts are disposed in the background.
+
+Like httpcore's pool, state changes happen in one synchronous step and the
+awaiting comes after; ``repr(pool)`` shows what is active and idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import launcher
+from .browser import DEFAULT_NAVIGATION_TIMEOUT, Browser, Page
+from .connection import DEFAULT_COMMAND_TIMEOUT
+from .errors import CDPAcceptError, PoolClosedError, UsageError
+from .metrics import NULL_RECORDER, Recorder
+
+log = logging.getLogger("pytest_cdp_accept")
+
+Isolation = Literal["reset", "context"]
+ISOLATION_MODES = ("reset", "context")
+HEALTH_CHECK_AFTER = 5.0  # seconds unused before a lease pays for a CDP round trip
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """How the pool launches (or connects to) browsers and hands out pages."""
+
+    executable: str | None = None
+    args: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    size: int = 1
+    isolation: Isolation = "reset"
+    launch_timeout: float = 30.0
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
+    navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT
+    recycle_after: int | None = None
+    """Replace a browser after this many leases (None: never)."""
+    max_idle_pages: int = 4
+    """Wiped pages kept parked per browser; more are closed."""
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise UsageError(f"pool size must be at least 1, got {self.size}")
+        if self.isolation not in ISOLATION_MODES:
+            raise UsageError(
+                f"isolation {self.isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
+            )
+        if self.recycle_after is not None and self.recycle_after < 1:
+            raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    browsers_launched: int
+    browsers_replaced: int
+    pages_opened: int
+    leases: int
+    startup_ms: tuple[float, ...]
+
+
+class PooledBrowser:
+    """A browser in the pool and the pages it keeps ready."""
+
+    def __init__(self, browser: Browser, endpoint_index: int | None) -> None:
+        self.browser = browser
+        self.endpoint_index = endpoint_index
+        self.leases = 0
+        self.active = 0
+        self.last_used = time.monotonic()
+        self.idle_pages: list[Page] = []
+        self.wiping: set[asyncio.Task[Page | None]] = set()
+        self.spare: asyncio.Task[tuple[str, Page]] | None = None
+        self.retiring = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<PooledBrowser {self.browser!r} active={self.active} idle={len(self.idle_pages)} "
+            f"leases={self.leases}>"
+        )
+
+
+@dataclass
+class PageLease:
+    """One page handed to one user until :meth:`BrowserPool.release_page`."""
+
+    page: Page
+    owner: PooledBrowser
+    isolation: Isolation
+    acquired_ms: float
+    context_id: str | None = None
+    extra_pages: list[Page] = field(default_factory=list)
+
+
+class BrowserPool:
+    """Lazily started, bounded, self-healing browsers and the pages on them."""
+
+    def __init__(self, options: PoolOptions | None = None) -> None:
+        self.options = options or PoolOptions()
+        self._browsers: list[PooledBrowser] = []
+        self._launching: list[asyncio.Task[PooledBrowser]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._swept = False
+        self._executable: str | None = None
+        self._next_endpoint = 0
+        self._launched = 0
+        self._replaced = 0
+        self._pages_opened = 0
+        self._leases = 0
+        self._startups: list[float] = []
+
+    def __repr__(self) -> str:
+        active = sum(b.active for b in self._browsers)
+        idle = sum(len(b.idle_pages) for b in self._browsers)
+        return (
+            f"<BrowserPool browsers={len(self._browsers)}/{self.options.size} "
+            f"launching={len(self._launching)} pages active={active} idle={idle} "
+            f"isolation={self.options.isolation}>"
+        )
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def browsers(self) -> list[Browser]:
+        return [b.browser for b in self._browsers]
+
+    @property
+    def stats(self) -> PoolStats:
+        return PoolStats(
+            self._launched, self._replaced, self._pages_opened, self._leases, tuple(self._startups)
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("pool chore failed", exc_info=task.exception())
+
+    # -- browsers -------------------------------------------------------------
+
+    async def _start_browser(self) -> PooledBrowser:
+        opts = self.options
+        if opts.endpoints:
+            index = self._next_endpoint % len(opts.endpoints)
+            self._next_endpoint += 1
+            browser = await Browser.connect(
+                opts.endpoints[index],
+                timeout=opts.launch_timeout,
+                command_timeout=opts.command_timeout,
+                navigation_timeout=opts.navigation_timeout,
+            )
+            pooled = PooledBrowser(browser, index)
+        else:
+            if not self._swept:
+                self._swept = True
+                await asyncio.get_running_loop().run_in_executor(None, launcher.sweep_stale)
+            if self._executable is None:
+                self._executable = launcher.find_browser(opts.executable)
+            browser = await Browser.launch(
+                self._executable,
+                args=opts.args,
+                launch_timeout=opts.launch_timeout,
+                command_timeout=opts.command_timeout,
+                navigation_timeout=opts.navigation_timeout,
+            )
+            pooled = PooledBrowser(browser, None)
+        self._launched += 1
+        self._startups.append(browser.startup_ms)
+        return pooled
+
+    async def _launch_into_pool(self) -> PooledBrowser:
+        pooled = await self._start_browser()
+        if self._closed:
+            await pooled.browser.close()
+            raise PoolClosedError("the browser pool was closed during a launch")
+        self._browsers.append(pooled)
+        return pooled
+
+    def _drop(self, pooled: PooledBrowser) -> None:
+        """Take a browser out of the pool and clean it up in the background."""
+        if pooled in self._browsers:
+            self._browsers.remove(pooled)
+            self._replaced += 1
+        pooled.retiring = True
+        self._spawn(self._close_pooled(pooled))
+
+    async def _close_pooled(self, pooled: PooledBrowser) -> None:
+        for task in list(pooled.wiping):
+            task.cancel()
+        if pooled.spare is not None:
+            pooled.spare.cancel()
+        with contextlib.suppress(Exception):
+            await pooled.browser.close()
+
+    async def _healthy(self, pooled: PooledBrowser) -> bool:
+        if not pooled.browser.is_alive():
+            return False
+        if time.monotonic() - pooled.last_used > HEALTH_CHECK_AFTER:
+            return await pooled.browser.health_check()
+        return True
+
+    async def _choose_browser(self, recorder: Recorder) -> PooledBrowser:
+        """The least loaded healthy browser, or a new one while under ``size``."""
+        while True:
+            if self._closed:
+                raise PoolClosedError("the browser pool is closed")
+            for pooled in list(self._browsers):
+                if not pooled.browser.is_alive():
+                    self._drop(pooled)
+            live = [b for b in self._browsers if not b.retiring]
+            free = [b for b in live if b.active == 0]
+            room = len(live) + len(self._launching) < self.options.size
+            if free or (live and not room):
+                pooled = min(free or live, key=lambda b: b.active)
+                pooled.active += 1  # claimed in the same step as the choice
+                if await self._healthy(pooled):
+                    return pooled
+                pooled.active -= 1
+                self._drop(pooled)
+                continue
+            if room:
+                task = asyncio.get_running_loop().create_task(self._launch_into_pool())
+                self._launching.append(task)
+            else:
+                task = self._launching[0]
+            try:
+                pooled = await asyncio.shield(task)
+            finally:
+                if task in self._launching and task.done():
+                    self._launching.remove(task)
+            recorder.record("startup", pooled.browser.startup_ms)
+            # Loop: the new browser is now in the pool and is picked like any other.
+
+    def _release_browser_slot(self, pooled: PooledBrowser) -> None:
+        pooled.active -= 1
+        pooled.leases += 1
+        pooled.last_used = time.monotonic()
+        recycle = self.options.recycle_after
+        if (
+            recycle is not None
+            and pooled.leases >= recycle
+            and pooled.active == 0
+            and pooled in self._browsers
+        ):
+            self._drop(pooled)
+
+    # -- pages ----------------------------------------------------------------
+
+    async def acquire_page(
+        self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
+    ) -> PageLease:
+        """A clean page on a healthy pooled browser."""
+        isolation = isolation or self.options.isolation
+        if isolation not in ISOLATION_MODES:
+            raise UsageError(f"isolation {isolation!r}: expected one of reset, context")
+        start = time.perf_counter()
+        pooled = await self._choose_browser(recorder)
+        try:
+            if isolation == "context":
+                context_id, page = await self._context_page(pooled)
+            else:
+                context_id, page = None, await self._reset_page(pooled)
+        except BaseException:
+            pooled.active -= 1
+            if not pooled.browser.is_alive():
+                self._drop(pooled)
+            raise
+        page.recorder = recorder
+        elapsed = (time.perf_counter() - start) * 1000.0
+        recorder.record("page_open", elapsed)
+        self._leases += 1
+        return PageLease(page, pooled, isolation, elapsed, context_id)
+
+    async def _new_page(self, pooled: PooledBrowser, context_id: str | None = None) -> Page:
+        page = await pooled.browser.new_page(context_id)
+        self._pages_opened += 1
+        return page
+
+    async def _reset_page(self, pooled: PooledBrowser) -> Page:
+        page = await self._take_reset_page(pooled)
+        if not pooled.idle_pages and not pooled.wiping and not self._closed:
+            # Keep one page ready: while this test runs, the next one's page is being
+            # prepared, and from then on two pages take turns (one in use, one wiping).
+            task: asyncio.Task[Page | None] = self._spawn(self._prepare_idle_page(pooled))
+            pooled.wiping.add(task)
+            task.add_done_callback(pooled.wiping.discard)
+        return page
+
+    async def _prepare_idle_page(self, pooled: PooledBrowser) -> Page | None:
+        page = await self._new_page(pooled)
+        if pooled.retiring or self._closed:
+            await page.close()
+            return None
+        pooled.idle_pages.append(page)
+        return page
+
+    async def _take_reset_page(self, pooled: PooledBrowser) -> Page:
+        while pooled.idle_pages:
+            page = pooled.idle_pages.pop()
+            if not page.crashed and not page.closed:
+                return page
+        while pooled.wiping:
+            # A page being wiped is ready in ~25 ms; a new one costs ~150 ms of browser CPU.
+            done, _ = await asyncio.wait(pooled.wiping, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                pooled.wiping.discard(task)
+            if pooled.idle_pages:
+                return pooled.idle_pages.pop()
+        return await self._new_page(pooled)
+
+    async def _context_page(self, pooled: PooledBrowser) -> tuple[str, Page]:
+        spare, pooled.spare = pooled.spare, None
+        if spare is not None:
+            try:
+                context_id, page = await spare
+            except CDPAcceptError:
+                context_id, page = await self._fresh_context(pooled)
+        else:
+            context_id, page = await self._fresh_context(pooled)
+        if pooled.browser.is_alive() and not self._closed:
+            pooled.spare = self._spawn(self._fresh_context(pooled))
+        return context_id, page
+
+    async def _fresh_context(self, pooled: PooledBrowser) -> tuple[str, Page]:
+        context_id = await pooled.browser.new_context()
+        try:
+            return context_id, await self._new_page(pooled, context_id)
+        except BaseException:
+            self._spawn(pooled.browser.dispose_context(context_id))
+            raise
+
+    async def release_page(self, lease: PageLease) -> None:
+        """Give a page back: wiped and parked, disposed, or closed (in the background)."""
+        pooled, page = lease.owner, lease.page
+        page.recorder = NULL_RECORDER
+        for extra in lease.extra_pages:
+            self._spawn(extra.close())
+        lease.extra_pages.clear()
+        self._release_browser_slot(pooled)
+        alive = pooled.browser.is_alive() and pooled in self._browsers
+        if lease.context_id is not None:
+            if alive:
+                self._spawn(pooled.browser.dispose_context(lease.context_id))
+            return
+        if not alive:
+            return
+        if page.crashed or page.closed or page.tainted:
+            self._spawn(page.close())
+            return
+        task: asyncio.Task[Page | None] = self._spawn(self._wipe(pooled, page))
+        pooled.wiping.add(task)
+        task.add_done_callback(pooled.wiping.discard)
+
+    async def _wipe(self, pooled: PooledBrowser, page: Page) -> Page | None:
+        try:
+            await wipe_page(page)
+        except CDPAcceptError:
+            await page.close()
+            return None
+        if len(pooled.idle_pages) >= self.options.max_idle_pages or pooled.retiring:
+            await page.close()
+            return None
+        pooled.idle_pages.append(page)
+        return page
+
+    # -- browser leases -------------------------------------------------------
+
+    async def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> PooledBrowser:
+        """A healthy pooled browser; give it back with :meth:`release_browser`."""
+        pooled = await self._choose_browser(recorder)
+        self._leases += 1
+        return pooled
+
+    async def release_browser(self, pooled: PooledBrowser, opened: Sequence[Page] = ()) -> None:
+        """Return a browser: pages the lease opened are closed; a dead browser is replaced."""
+        for page in opened:
+            if not page.closed:
+                self._spawn(page.close())
+        self._release_browser_slot(pooled)
+        if not pooled.browser.is_alive() and pooled in self._browsers:
+            self._drop(pooled)
+
+    def forget(self, pooled: PooledBrowser) -> None:
+        """A leased browser was closed (or killed) by its user: replace it on the next lease."""
+        if pooled in self._browsers:
+            self._drop(pooled)
+
+    # -- shutdown -------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close every browser and wait for background chores; idempotent."""
+        self._closed = True
+        for task in list(self._launching):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        self._launching.clear()
+        browsers, self._browsers = self._browsers, []
+        await asyncio.gather(*(self._close_pooled(b) for b in browsers), return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+
+WIPE_TIMEOUT = 10.0
+
+
+async def wipe_page(page: Page) -> None:
+    """Leave nothing of the last test: park on about:blank and clear every origin.
+
+    ``origin="*"`` on the page session clears cookies and the storage of every
+    origin (the browser session refuses it); the HTTP cache needs its own
+    command. The clear runs while the old document unloads: Chromium closes
+    IndexedDB connections and service worker clients it deletes.
+    """
+    session = page.session
+    await asyncio.gather(
+        page.goto("about:blank", record=False, check_status=False, timeout=WIPE_TIMEOUT),
+        session.send(
+            "Storage.clearDataForOrigin",
+            {"origin": "*", "storageTypes": "all"},
+            timeout=WIPE_TIMEOUT,
+        ),
+        session.send("Network.clearBrowserCache", timeout=WIPE_TIMEOUT),
+        session.send("Network.clearBrowserCookies", timeout=WIPE_TIMEOUT),
+        page.browser.session.send("Browser.resetPermissions", timeout=WIPE_TIMEOUT),
+    )

@@ -1,0 +1,302 @@
+"""Sync and async facades over the asyncio core, which runs on its own loop thread.
+
+The core (connections, pages, the pool) lives on one event loop in a daemon
+thread (:class:`LoopThread`). :class:`SyncPage` and friends call into it and
+block; they are thread-safe, so stress runs can call them from many threads.
+:class:`AsyncPage` and friends do the same for asyncio code running on any
+other loop (pytest-asyncio tests): they await the core's result without
+blocking their loop. Neither needs an asyncio plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from .browser import Browser, MemoryInfo, Navigation, Page, WaitUntil
+from .errors import UsageError
+from .metrics import NULL_RECORDER, Recorder
+from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running forever in a daemon thread."""
+
+    def __init__(self, name: str = "cdp-accept-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def __repr__(self) -> str:
+        return f"<LoopThread {self._thread.name} alive={self._thread.is_alive()}>"
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise UsageError(
+                "the sync API was called from inside its own event loop; "
+                "use the async fixtures (cdp_async_page, ...) in asyncio code"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the loop and wait for its result in this thread."""
+        future = self.submit(coro)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine that runs on this loop, from another loop."""
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+class _Facade:
+    """Shared plumbing: which loop to run on and how (sync or async)."""
+
+    def __init__(self, runner: LoopThread) -> None:
+        self._runner = runner
+
+
+# -- sync ---------------------------------------------------------------------
+
+
+class SyncPage(_Facade):
+    """A page, blocking API. ``cdp_page`` gives one of these."""
+
+    def __init__(self, runner: LoopThread, page: Page) -> None:
+        super().__init__(runner)
+        self._page = page
+        self._offs: list[Callable[[], None]] = []
+
+    def __repr__(self) -> str:
+        return repr(self._page).replace("<Page", "<SyncPage", 1)
+
+    @property
+    def url(self) -> str:
+        return self._page.url
+
+    @property
+    def target_id(self) -> str:
+        return self._page.target_id
+
+    @property
+    def crashed(self) -> bool:
+        return self._page.crashed
+
+    @property
+    def browser_pid(self) -> int | None:
+        return self._page.browser.pid
+
+    def goto(
+        self,
+        url: str,
+        *,
+        wait_until: WaitUntil = "load",
+        timeout: float | None = None,
+        check_status: bool = True,
+    ) -> Navigation:
+        """Navigate; see :meth:`pytest_cdp_accept.browser.Page.goto`."""
+        return self._runner.run(
+            self._page.goto(url, wait_until=wait_until, timeout=timeout, check_status=check_status)
+        )
+
+    def evaluate(self, expression: str, *, timeout: float | None = None) -> Any:
+        return self._runner.run(self._page.evaluate(expression, timeout=timeout))
+
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return self._runner.run(self._page.send(method, params, timeout=timeout))
+
+    def metrics(self) -> dict[str, float]:
+        return self._runner.run(self._page.metrics())
+
+    def crash(self) -> None:
+        self._runner.run(self._page.crash())
+
+    def close(self) -> None:
+        self._runner.run(self._page.close())
+
+    def on(self, event: str, handler: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``handler(params)`` (on the loop thread) for every CDP ``event`` of this page.
+
+        Handlers are removed when the page goes back to the pool.
+        """
+        off = self._page.session.on(event, handler)
+        self._offs.append(off)
+        return off
+
+    def wait_for(self, event: str, *, timeout: float = 30.0) -> dict[str, Any]:
+        return self._runner.run(self._page.session.wait_for(event, timeout=timeout))
+
+    def _detach(self) -> None:
+        for off in self._offs:
+            self._runner.loop.call_soon_threadsafe(off)
+        self._offs.clear()
+
+
+class SyncBrowser(_Facade):
+    """A pooled browser, blocking API. ``cdp_browser`` gives one of these."""
+
+    def __init__(self, runner: LoopThread, pool: BrowserPool, pooled: PooledBrowser) -> None:
+        super().__init__(runner)
+        self._pool = pool
+        self._pooled = pooled
+        self._opened: list[Page] = []
+
+    def __repr__(self) -> str:
+        return repr(self._pooled.browser).replace("<Browser", "<SyncBrowser", 1)
+
+    @property
+    def _browser(self) -> Browser:
+        return self._pooled.browser
+
+    @property
+    def pid(self) -> int | None:
+        return self._browser.pid
+
+    @property
+    def version(self) -> str:
+        return self._browser.version
+
+    @property
+    def endpoint(self) -> str:
+        return self._browser.endpoint
+
+    def is_alive(self) -> bool:
+        return self._browser.is_alive()
+
+    def new_page(self) -> SyncPage:
+        """Open a page; it is closed when this browser goes back to the pool."""
+        page = self._runner.run(self._browser.new_page())
+        self._opened.append(page)
+        return SyncPage(self._runner, page)
+
+    def memory(self) -> MemoryInfo:
+        return self._runner.run(self._browser.memory())
+
+    def close(self) -> None:
+        """Close this browser; the pool replaces it on the next lease."""
+        self._pool.forget(self._pooled)
+        self._runner.run(self._browser.close())
+
+    def kill(self) -> None:
+        """SIGKILL the browser's main process (to test recovery)."""
+        self._runner.run(self._browser.kill())
+
+
+class SyncPool(_Facade):
+    """The process's browser pool, blocking API. ``cdp_pool`` gives this."""
+
+    def __init__(self, options: PoolOptions | None = None, runner: LoopThread | None = None):
+        super().__init__(runner or LoopThread())
+        self._owns_runner = runner is None
+        self.pool = BrowserPool(options)
+
+    def __repr__(self) -> str:
+        return repr(self.pool).replace("<BrowserPool", "<SyncPool", 1)
+
+    @property
+    def options(self) -> PoolOptions:
+        return self.pool.options
+
+    def acquire_page(
+        self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
+    ) -> tuple[SyncPage, PageLease]:
+        lease = self._runner.run(self.pool.acquire_page(recorder, isolation))
+        return SyncPage(self._runner, lease.page), lease
+
+    def release_page(self, page: SyncPage, lease: PageLease) -> None:
+        page._detach()
+        self._runner.run(self.pool.release_page(lease))
+
+    def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> SyncBrowser:
+        pooled = self._runner.run(self.pool.acquire_browser(recorder))
+        return SyncBrowser(self._runner, self.pool, pooled)
+
+    def release_browser(self, browser: SyncBrowser) -> None:
+        self._runner.run(self.pool.release_browser(browser._pooled, browser._opened))
+
+    def close(self) -> None:
+        """Close every browser (and the loop thread, if this pool started it)."""
+        if self._runner.loop.is_closed():
+            return
+        try:
+            self._runner.run(self.pool.close())
+        finally:
+            if self._owns_runner:
+                self._runner.close()
+
+    def __enter__(self) -> SyncPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- async twin -------------------------------------------------------------------
+
+
+class AsyncPage(_Facade):
+    """A page for asyncio code on any loop. ``cdp_async_page`` gives one of these."""
+
+    def __init__(self, runner: LoopThread, page: Page) -> None:
+        super().__init__(runner)
+        self._page = page
+
+    def __repr__(self) -> str:
+        return repr(self._page).replace("<Page", "<AsyncPage", 1)
+
+    @property
+    def url(self) -> str:
+        return self._page.url
+
+    @property
+    def crashed(self) -> bool:
+        return self._page.crashed
+
+    def goto(
+        self,
+        url: str,
+        *,
+        wait_until: WaitUntil = "load",
+        timeout: float | None = None,
+        check_status: bool = True,
+    ) -> Awaitable[Navigation]:
+        return self._runner.arun(
+            self._page.goto(url, wait_until=wait_until, timeout=timeout, check_status=check_status)
+        )
+
+    def evaluate(self, expression: str, *, timeout: float | None = None) -> Awaitable[Any]:
+        return self._runner.arun(self._page.evaluate(expression, timeout=timeout))
+
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Awaitable[dict[str, Any]]:
+        return self._runner.arun(self._page.send(method, params, timeout=timeout))
+
+    def metrics(self) -> Awaitable[dict[str, float]]:
+        return self._runner.arun(self._page.metrics())
+
+    def crash(self) -> Awaitable[None]:
+        return self._runner.arun(self._page.crash())
