@@ -434,6 +434,7 @@ class Browser:
         self._contexts: set[str] = set()
         if process is not None:
             connection.close_hint = process.describe_exit
+            connection.before_close_hint = process.proc.wait
 
     def __repr__(self) -> str:
         where = f"pid {self.pid}" if self.pid else self.endpoint
@@ -526,10 +527,14 @@ class Browser:
         return list(self._pages)
 
     def is_alive(self) -> bool:
-        """Cheap check with no round trip: connection open and process running."""
+        """Cheap check with no round trip: connection open and process running.
+
+        A browser killed a moment ago still has an open websocket for ~20 ms and
+        is not reaped yet; the process table already knows, so ask it too.
+        """
         if self.closed or self.connection.closed is not None:
             return False
-        return self.process is None or self.process.returncode is None
+        return self.process is None or self.process.running()
 
     async def health_check(self, timeout: float = 2.0) -> bool:
         """A cheap CDP round trip with a short timeout."""
@@ -614,6 +619,8 @@ class Browser:
             raise UsageError("kill() needs a browser launched here")
         with contextlib.suppress(ProcessLookupError):
             self.process.proc.kill()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.process.proc.wait(), 10)
 
 
 def _memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:

@@ -13,8 +13,9 @@ and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import websockets
@@ -148,6 +149,9 @@ class Connection:
         self._sessions[BROWSER_SESSION] = self.browser_session
         self.closed: ConnectionClosedError | None = None
         self.close_hint: Callable[[], str] | None = None
+        """Says why the other side went away (e.g. how the browser process ended)."""
+        self.before_close_hint: Callable[[], Awaitable[object]] | None = None
+        """Awaited (at most 0.5 s) before ``close_hint`` is asked: lets the process be reaped."""
         self._on_close: list[Callable[[ConnectionClosedError], None]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read_loop())
 
@@ -226,7 +230,9 @@ class Connection:
                     await self._ws.send(frame)
                 except websockets.ConnectionClosed as exc:
                     self._protocol.forget(msg_id)
-                    raise ConnectionClosedError(self._describe_close(exc), method) from exc
+                    hint = self.close_hint() if self.close_hint else ""
+                    reason = self._describe_close(exc) + (f": {hint}" if hint else "")
+                    raise ConnectionClosedError(reason, method) from exc
                 try:
                     return await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
                 except asyncio.TimeoutError:
@@ -261,7 +267,11 @@ class Connection:
             log.exception("CDP reader failed")
             reason = f"reader failed: {exc!r}"
         finally:
-            self._closed(reason)
+            if self.closed is None and self.before_close_hint is not None:
+                with contextlib.suppress(Exception, asyncio.TimeoutError):
+                    await asyncio.wait_for(self.before_close_hint(), 0.5)
+            hint = self.close_hint() if self.close_hint else ""
+            self._closed(f"{reason}: {hint}" if hint else reason)
 
     def _dispatch(self, frame: str | bytes) -> None:
         try:
@@ -308,8 +318,7 @@ class Connection:
             text = f"websocket closed with code {exc.rcvd.code}"
         else:
             text = "websocket closed"
-        hint = self.close_hint() if self.close_hint else ""
-        return f"{text}{': ' + hint if hint else ''}"
+        return text
 
     def _closed(self, reason: str) -> None:
         if self.closed is not None:

@@ -250,10 +250,23 @@ def root_bases() -> list[str]:
     return bases
 
 
+# Chromium puts a Unix socket at <TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket and
+# aborts (SIGABRT, "Socket path too long") when that exceeds the 107-byte sun_path limit.
+_SOCKET_SUFFIX = "/tmp/org.chromium.Chromium.XXXXXX/SingletonSocket"
+_SUN_PATH_MAX = 107
+
+
 def make_root(base: str | None = None) -> Path:
     """A fresh 0700 temp root marked as owned by this process."""
     base = base or root_bases()[0]
     root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=base))
+    if len(str(root)) + len(_SOCKET_SUFFIX) > _SUN_PATH_MAX:
+        shutil.rmtree(root, ignore_errors=True)
+        raise LaunchError(
+            f"temp dir {base!r} is too long for Chromium's singleton socket "
+            f"(at most {_SUN_PATH_MAX - len(_SOCKET_SUFFIX) - 20} characters); "
+            f"set {ROOT_BASE_ENV} to a shorter directory, e.g. /tmp"
+        )
     (root / OWNER_FILE).write_text(f"{os.getpid()} {_process_start(os.getpid()) or 0}\n")
     for sub in ("profile", "tmp", "config", "cache"):
         (root / sub).mkdir(mode=0o700)
@@ -283,6 +296,22 @@ def remove_root(root: Path) -> None:
         time.sleep(0.05)  # a process that is being reaped may still be writing
 
 
+def kill_processes_using(markers: Sequence[str]) -> int:
+    """SIGKILL every process (but this one) whose command line mentions one of ``markers``."""
+    killed = 0
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or ())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if proc.info["pid"] != me and any(marker in cmdline for marker in markers):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                proc.kill()
+                killed += 1
+    return killed
+
+
 def sweep_stale(base: str | None = None) -> list[str]:
     """Remove temp roots (and stop browsers) left by runs of ours that died.
 
@@ -299,14 +328,7 @@ def sweep_stale(base: str | None = None) -> list[str]:
     if not stale:
         return []
     markers = [str(root) for root in stale]
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            cmdline = " ".join(proc.info["cmdline"] or ())
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        if any(marker in cmdline for marker in markers):
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                proc.kill()
+    kill_processes_using(markers)
     for root in stale:
         remove_root(root)
     return markers
@@ -347,6 +369,15 @@ class BrowserProcess:
     def returncode(self) -> int | None:
         return self.proc.returncode
 
+    def running(self) -> bool:
+        """True while the main process runs (a zombie, not yet reaped, is not running)."""
+        if self.proc.returncode is not None:
+            return False
+        try:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
     def describe_exit(self) -> str:
         code = self.proc.returncode
         if code is None:
@@ -379,6 +410,11 @@ class BrowserProcess:
         for pid in tree_pids:  # anything that left the group
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        # chrome_crashpad_handler (two per browser) calls setsid and is re-parented to
+        # PID 1, out of reach of the group kill; it names our temp root in its
+        # --database switch. (--disable-crashpad-for-testing would stop it starting,
+        # but makes every new page's first navigation fail with net::ERR_ABORTED.)
+        kill_processes_using([str(self.root)])
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.proc.wait(), 10)
         if self._drain is not None:

@@ -283,17 +283,22 @@ class BrowserPool:
         if isolation not in ISOLATION_MODES:
             raise UsageError(f"isolation {isolation!r}: expected one of reset, context")
         start = time.perf_counter()
-        pooled = await self._choose_browser(recorder)
-        try:
-            if isolation == "context":
-                context_id, page = await self._context_page(pooled)
-            else:
-                context_id, page = None, await self._reset_page(pooled)
-        except BaseException:
-            pooled.active -= 1
-            if not pooled.browser.is_alive():
+        for attempt in range(3):
+            pooled = await self._choose_browser(recorder)
+            try:
+                if isolation == "context":
+                    context_id, page = await self._context_page(pooled)
+                else:
+                    context_id, page = None, await self._reset_page(pooled)
+                break
+            except BaseException as exc:
+                pooled.active -= 1
+                if pooled.browser.is_alive():
+                    raise
+                # The browser died between the choice and the page: heal and try another.
                 self._drop(pooled)
-            raise
+                if attempt == 2 or not isinstance(exc, CDPAcceptError):
+                    raise
         page.recorder = recorder
         elapsed = (time.perf_counter() - start) * 1000.0
         recorder.record("page_open", elapsed)

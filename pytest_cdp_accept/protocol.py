@@ -146,6 +146,17 @@ class CDPProtocol:
             del self._pending[msg_id]
         return SessionEnded(session_id, target_id, error, failed)
 
+    def _end_once(self, session_id: str | None, error: TargetClosedError) -> list[Message]:
+        """End a session, unless it already ended and nothing was sent to it since
+        (commands sent to a crashed tab with ``to_ended`` must still fail when it goes)."""
+        if not session_id:
+            return []
+        if session_id in self._ended and not self.pending_ids(session_id):
+            return []
+        if session_id in self._ended:
+            error = self._ended[session_id]
+        return [self.end_session(session_id, error)]
+
     def revive_session(self, session_id: str) -> None:
         """A crashed target was reloaded: its session takes commands again."""
         self._ended.pop(session_id, None)
@@ -166,14 +177,22 @@ class CDPProtocol:
             raise ProtocolError(f"browser sent a frame that is not JSON: {frame[:200]!r}") from exc
         if not isinstance(data, dict):
             raise ProtocolError(f"browser sent a frame that is not a JSON object: {frame[:200]!r}")
-        session_id = data.get("sessionId") or BROWSER_SESSION
-        if "id" in data:
-            return self._reply(data, session_id)
-        method = data.get("method")
-        if not isinstance(method, str):
-            raise ProtocolError(f"browser sent a message with neither id nor method: {data!r:.200}")
-        params = data.get("params") or {}
-        return self._event(Event(method, params, session_id))
+        try:
+            session_id = data.get("sessionId") or BROWSER_SESSION
+            if "id" in data:
+                return self._reply(data, session_id)
+            method = data.get("method")
+            if not isinstance(method, str):
+                raise ProtocolError(
+                    f"browser sent a message with neither id nor method: {data!r:.200}"
+                )
+            params = data.get("params") or {}
+            if not isinstance(params, dict):
+                raise ProtocolError(f"event {method} has params that are not an object")
+            return self._event(Event(method, params, session_id))
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            # Chromium never sends these; a broken peer must not kill the reader.
+            raise ProtocolError(f"browser sent a malformed message: {data!r:.200}") from exc
 
     def _reply(self, data: dict[str, Any], session_id: str) -> list[Message]:
         msg_id = data["id"]
@@ -205,21 +224,17 @@ class CDPProtocol:
             self.session_attached(params.get("sessionId", ""), info.get("targetId", ""))
         elif method == "Target.detachedFromTarget":
             sid = params.get("sessionId") or self._session_of_target.get(params.get("targetId", ""))
-            if sid and sid not in self._ended:
-                out.append(self.end_session(sid, TargetClosedError("target detached")))
+            out.extend(self._end_once(sid, TargetClosedError("target detached")))
         elif method == "Target.targetDestroyed":
             sid = self._session_of_target.get(params.get("targetId", ""))
-            if sid and sid not in self._ended:
-                out.append(self.end_session(sid, TargetClosedError("target closed")))
+            out.extend(self._end_once(sid, TargetClosedError("target closed")))
         elif method == "Target.targetCrashed":
             sid = self._session_of_target.get(params.get("targetId", ""))
-            if sid and sid not in self._ended:
-                status = params.get("status", "crashed")
-                out.append(self.end_session(sid, _crashed(status, params.get("targetId"))))
+            status = params.get("status", "crashed")
+            out.extend(self._end_once(sid, _crashed(status, params.get("targetId"))))
         elif method == "Inspector.targetCrashed":
             sid = event.session_id
-            if sid and sid not in self._ended:
-                out.append(self.end_session(sid, _crashed("crashed", self.target_of(sid))))
+            out.extend(self._end_once(sid, _crashed("crashed", self.target_of(sid))))
         elif method == "Inspector.targetReloadedAfterCrash":
             self.revive_session(event.session_id)
         return out

@@ -197,8 +197,11 @@ class SyncBrowser(_Facade):
 
     def close(self) -> None:
         """Close this browser; the pool replaces it on the next lease."""
+        self._runner.run(self._forget_and_close())
+
+    async def _forget_and_close(self) -> None:
         self._pool.forget(self._pooled)
-        self._runner.run(self._browser.close())
+        await self._browser.close()
 
     def kill(self) -> None:
         """SIGKILL the browser's main process (to test recovery)."""

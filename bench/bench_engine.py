@@ -1,0 +1,1086 @@
+"""Side-by-side engine benchmark: raw CDP floor vs pytest_cdp_accept vs Playwright.
+
+    python bench/bench_engine.py [--rounds N] [--quick] [--only NAME,...] [--json PATH]
+
+Items (``--only`` names): startup, acquire, evaluate, goto, pytest, memory.
+
+Every contender runs the SAME Chromium (/usr/bin/chromium) with the SAME switch
+list, ``launcher.default_args()`` (Playwright adds its own defaults in front of
+it). Contenders are interleaved round by round, in a rotating order, so that
+machine noise hits all of them alike; each item prints medians (and p95 where
+it is a distribution) and the ratio to its reference, against a target.
+See bench/README.md for what each item measures exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from websockets.asyncio.client import ClientConnection, connect
+
+from pytest_cdp_accept import launcher
+from pytest_cdp_accept.browser import Browser, Page
+from pytest_cdp_accept.pool import BrowserPool, PageLease, PoolOptions
+from pytest_cdp_accept.site import LocalSite
+from pytest_cdp_accept.sync import LoopThread, SyncPage
+
+EXECUTABLE = "/usr/bin/chromium"
+REQUIRED_SWITCHES = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+HERE = Path(__file__).resolve().parent
+EVAL_EXPR = "1+1"
+EVAL_PARAMS = {"expression": EVAL_EXPR, "returnByValue": True, "awaitPromise": True}
+
+
+def switch_set() -> list[str]:
+    """The one switch list every contender gets."""
+    args = launcher.default_args()
+    missing = [s for s in REQUIRED_SWITCHES if s not in args]
+    if os.geteuid() == 0 and "--no-sandbox" not in args:
+        missing.append("--no-sandbox")
+    return args + missing
+
+
+ARGS = switch_set()
+RAW_PIDS: set[int] = set()  # raw-floor browsers alive, killed at exit whatever happens
+
+
+# -- statistics and reporting --------------------------------------------------------
+
+
+def median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    if n == 0:
+        return math.nan
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def p95(xs: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    s = sorted(xs)
+    if not s:
+        return math.nan
+    return s[min(len(s) - 1, max(0, math.ceil(0.95 * len(s)) - 1))]
+
+
+@dataclass
+class Series:
+    label: str
+    samples: list[float] = field(default_factory=list)
+    distribution: bool = True  # print p95
+    info: bool = False  # informational contender
+
+    @property
+    def median(self) -> float:
+        return median(self.samples)
+
+    @property
+    def p95(self) -> float:
+        return p95(self.samples)
+
+
+@dataclass
+class Ratio:
+    label: str
+    num: str
+    ref: str
+    target: float | None  # None: informational
+    value: float = math.nan
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return "info"
+        if math.isnan(self.value):
+            return "n/a"
+        return "PASS" if self.value <= self.target else "MISS"
+
+
+@dataclass
+class Item:
+    key: str
+    title: str
+    unit: str
+    series: dict[str, Series] = field(default_factory=dict)
+    ratios: list[Ratio] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, key: str, label: str, **kw: Any) -> Series:
+        self.series[key] = Series(label, **kw)
+        return self.series[key]
+
+    def finish(self) -> None:
+        for r in self.ratios:
+            a, b = self.series.get(r.num), self.series.get(r.ref)
+            if a and b and a.samples and b.samples and b.median > 0:
+                r.value = a.median / b.median
+
+
+def fmt(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def print_item(item: Item) -> None:
+    print(f"\n== {item.title} [{item.unit}] ({item.seconds:.0f} s) ==")
+    width = max([len(s.label) for s in item.series.values()] + [24])
+    print(f"  {'contender':<{width}} {'n':>5} {'median':>10} {'p95':>10}")
+    for s in item.series.values():
+        p = fmt(s.p95) if s.distribution else ""
+        tag = "  (info)" if s.info else ""
+        print(f"  {s.label:<{width}} {len(s.samples):>5} {fmt(s.median):>10} {p:>10}{tag}")
+    for r in item.ratios:
+        target = f"<= {r.target:.2f}x" if r.target is not None else ""
+        value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
+        print(f"  ratio {r.label:<{width + 10}} {value:>8}  {target:>9}  {r.verdict}")
+    for note in item.notes:
+        print(textwrap.fill(note, 100, initial_indent="  * ", subsequent_indent="    "))
+    sys.stdout.flush()
+
+
+def print_summary(items: list[Item]) -> None:
+    print("\n== summary (ratio of medians) ==")
+    rows = [(item, r) for item in items for r in item.ratios]
+    width = max([len(f"{i.key}: {r.label}") for i, r in rows] + [20])
+    for item, r in rows:
+        target = f"<= {r.target:.2f}x" if r.target is not None else ""
+        value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
+        print(f"  {item.key + ': ' + r.label:<{width}} {value:>8}  {target:>9}  {r.verdict}")
+
+
+def rotated(seq: list[Any], k: int) -> list[Any]:
+    k %= len(seq) or 1
+    return seq[k:] + seq[:k]
+
+
+async def interleave(
+    rounds: int,
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]],
+    item: Item,
+    warmup: bool = True,
+) -> None:
+    """Run every contender's batch once per round, in a rotating order."""
+    if warmup:
+        for _, batch in contenders:
+            await batch()
+    for r in range(rounds):
+        for key, batch in rotated(contenders, r):
+            gc.collect()
+            item.series[key].samples.extend(await batch())
+
+
+# -- the raw floor ---------------------------------------------------------------------
+
+
+class RawCDP:
+    """The least a CDP client can do: send a command, read frames until its reply."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        until_event: str | None = None,
+    ) -> dict[str, Any]:
+        self.next_id += 1
+        msg_id = self.next_id
+        message: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
+        if session_id:
+            message["sessionId"] = session_id
+        await self.ws.send(json.dumps(message, separators=(",", ":")))
+        result: dict[str, Any] | None = None
+        seen_event = until_event is None
+        while result is None or not seen_event:
+            data = json.loads(await self.ws.recv())
+            if data.get("id") == msg_id:
+                if "error" in data:
+                    raise RuntimeError(f"{method}: {data['error']}")
+                result = data.get("result") or {}
+            elif (
+                until_event is not None
+                and data.get("method") == until_event
+                and data.get("sessionId") == session_id
+            ):
+                seen_event = True
+        return result
+
+
+@dataclass
+class RawBrowser:
+    proc: asyncio.subprocess.Process
+    profile: str
+    ws: ClientConnection | None = None
+    cdp: RawCDP | None = None
+    session_id: str = ""
+    drain: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, phases: dict[str, float] | None = None) -> RawBrowser:
+        """Spawn, read ``DevTools listening on``, connect, one Browser.getVersion."""
+        t0 = time.perf_counter()
+        # Same filesystem as ours (launcher.root_bases()); TMPDIR inside it too, or Chromium
+        # leaves its org.chromium.Chromium.* dir in /tmp when killed.
+        root = tempfile.mkdtemp(prefix="bench-raw-", dir=launcher.root_bases()[0])
+        os.mkdir(os.path.join(root, "tmp"))
+        proc = await asyncio.create_subprocess_exec(
+            EXECUTABLE,
+            *ARGS,
+            f"--user-data-dir={root}/profile",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "TMPDIR": os.path.join(root, "tmp")},
+            start_new_session=True,  # its own group, so that the kill below gets every child
+        )
+        RAW_PIDS.add(proc.pid)
+        raw = cls(proc, root)
+        try:
+            assert proc.stderr is not None
+            ws_url = ""
+            while not ws_url:
+                line = await asyncio.wait_for(proc.stderr.readline(), 30)
+                if not line:
+                    raise RuntimeError("raw browser exited before DevTools was ready")
+                text = line.decode(errors="replace")
+                if "DevTools listening on ws://" in text:
+                    ws_url = text.split("DevTools listening on ", 1)[1].strip()
+            t1 = time.perf_counter()
+            raw.ws = await connect(
+                ws_url, max_size=None, compression=None, ping_interval=None, proxy=None
+            )
+            t2 = time.perf_counter()
+            raw.cdp = RawCDP(raw.ws)
+            await raw.cdp.call("Browser.getVersion")
+            t3 = time.perf_counter()
+        except BaseException:
+            await raw.stop()
+            raise
+        if phases is not None:
+            phases.update(
+                spawn=(t1 - t0) * 1e3, connect=(t2 - t1) * 1e3, first_reply=(t3 - t2) * 1e3
+            )
+        raw.drain = asyncio.get_running_loop().create_task(raw._drain())
+        return raw
+
+    async def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        while await self.proc.stderr.readline():
+            pass
+
+    async def open_page(self) -> None:
+        """One page target, attached with a flattened session, Page.enable only."""
+        assert self.cdp is not None
+        created = await self.cdp.call("Target.createTarget", {"url": "about:blank"})
+        attached = await self.cdp.call(
+            "Target.attachToTarget", {"targetId": created["targetId"], "flatten": True}
+        )
+        self.session_id = attached["sessionId"]
+        await self.cdp.call("Page.enable", session_id=self.session_id)
+
+    async def stop(self) -> None:
+        """Kill by PID (its process group, then every PID of its tree), reap, remove profile."""
+        pid = self.proc.pid
+        try:
+            tree = [pid] + [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = [pid]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        for p in tree:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, signal.SIGKILL)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), 10)
+        RAW_PIDS.discard(pid)
+        if self.ws is not None:
+            self.ws.transport.abort()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.wait_closed(), 2)
+        if self.drain is not None:
+            self.drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.drain
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def kill_raw_leftovers() -> None:
+    for pid in list(RAW_PIDS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        RAW_PIDS.discard(pid)
+
+
+# -- context shared by the items -------------------------------------------------------
+
+
+@dataclass
+class Config:
+    rounds: int
+    quick: bool
+    pytest_rounds: int
+    memory_rounds: int
+
+
+@dataclass
+class Bench:
+    cfg: Config
+    runner: LoopThread
+    site: LocalSite
+    pw: Any | None  # playwright.async_api.Playwright, started once (driver not timed)
+
+    @property
+    def url(self) -> str:
+        return self.site.url("/")
+
+    def ours(self, coro: Any) -> Awaitable[Any]:
+        """Run a coroutine on our loop thread (where the plugin runs the engine)."""
+        return self.runner.arun(coro)
+
+
+@contextlib.asynccontextmanager
+async def playwright_browser(bench: Bench) -> AsyncIterator[Any]:
+    assert bench.pw is not None
+    browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
+    try:
+        yield browser
+    finally:
+        await browser.close()
+
+
+# -- 1. startup ----------------------------------------------------------------------------
+
+
+async def item_startup(bench: Bench) -> Item:
+    item = Item("startup", "1. startup: spawn -> CDP ready", "ms")
+    item.add("raw", "raw floor (spawn+DevTools line+ws+getVersion)")
+    item.add("ours", "ours Browser.launch() wall")
+    item.add("ours_ms", "ours browser.startup_ms", info=True)
+    item.add("raw_spawn", "  raw: spawn -> DevTools line", info=True)
+    item.add("raw_rest", "  raw: ws connect + getVersion", info=True)
+    item.add("ours_spawn", "  ours: launcher.spawn()", info=True)
+    item.add("ours_rest", "  ours: Connection.open + _prepare", info=True)
+    if bench.pw is not None:
+        item.add("pw", "playwright chromium.launch() wall", info=True)
+    item.ratios.append(Ratio("ours wall / raw floor", "ours", "raw", 1.10))
+    item.ratios.append(Ratio("ours startup_ms / raw floor", "ours_ms", "raw", None))
+    if bench.pw is not None:
+        item.ratios.append(Ratio("playwright / raw floor", "pw", "raw", None))
+
+    settle = 0.25  # let the previous browser's children finish exiting
+
+    async def raw() -> list[float]:
+        phases: dict[str, float] = {}
+        t0 = time.perf_counter()
+        browser = await RawBrowser.start(phases)
+        t1 = time.perf_counter()
+        await browser.stop()
+        item.series["raw_spawn"].samples.append(phases["spawn"])
+        item.series["raw_rest"].samples.append(phases["connect"] + phases["first_reply"])
+        await asyncio.sleep(settle)
+        return [(t1 - t0) * 1e3]
+
+    async def ours() -> list[float]:
+        # Time launcher.spawn inside Browser.launch (browser.py calls it as launcher.spawn).
+        spawn_ms: list[float] = []
+        original = launcher.spawn
+
+        async def timed_spawn(*a: Any, **kw: Any) -> launcher.BrowserProcess:
+            s = time.perf_counter()
+            try:
+                return await original(*a, **kw)
+            finally:
+                spawn_ms.append((time.perf_counter() - s) * 1e3)
+
+        launcher.spawn = timed_spawn  # type: ignore[assignment]
+        try:
+            t0 = time.perf_counter()
+            browser = await Browser.launch(EXECUTABLE)
+            t1 = time.perf_counter()
+        finally:
+            launcher.spawn = original  # type: ignore[assignment]
+        try:
+            item.series["ours_ms"].samples.append(browser.startup_ms)
+            item.series["ours_spawn"].samples.append(spawn_ms[0])
+            item.series["ours_rest"].samples.append(browser.startup_ms - spawn_ms[0])
+        finally:
+            await browser.close()
+        await asyncio.sleep(settle)
+        return [(t1 - t0) * 1e3]
+
+    async def pw() -> list[float]:
+        assert bench.pw is not None
+        t0 = time.perf_counter()
+        browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
+        t1 = time.perf_counter()
+        await browser.close()
+        await asyncio.sleep(settle)
+        return [(t1 - t0) * 1e3]
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw),
+        ("ours", ours),
+    ]
+    if bench.pw is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    # The warm-up round also filled the phase series: drop its first sample.
+    for key in ("raw_spawn", "raw_rest", "ours_spawn", "ours_rest"):
+        del item.series[key].samples[0]
+    for key in ("ours_ms",):
+        del item.series[key].samples[0]
+    item.notes.append(
+        "Playwright's launch also starts no driver (the driver was started once, untimed) "
+        "but sets up its own protocol over --remote-debugging-pipe (Browser.getVersion, "
+        "Target.setAutoAttach, ...); informational."
+    )
+    return item
+
+
+# -- 2. page acquisition ------------------------------------------------------------------
+
+
+async def item_acquire(bench: Bench) -> Item:
+    item = Item("acquire", "2. page acquisition, steady state (acquire; goto '/'; release)", "ms")
+    item.add("reset", "ours acquire_page() reset")
+    item.add("context", "ours acquire_page() context")
+    item.add("reset_cycle", "  ours reset: release+acquire+goto", info=True)
+    item.add("context_cycle", "  ours context: release+acquire+goto", info=True)
+    if bench.pw is not None:
+        item.add("pw", "playwright new_context()+new_page()")
+        item.add("pw_cycle", "  playwright: ctx.close+new ctx/page+goto", info=True)
+        item.ratios.append(Ratio("ours reset / playwright", "reset", "pw", 0.25))
+        item.ratios.append(Ratio("ours context / playwright", "context", "pw", None))
+        item.ratios.append(Ratio("cycle: reset / playwright", "reset_cycle", "pw_cycle", None))
+        item.ratios.append(Ratio("cycle: context / playwright", "context_cycle", "pw_cycle", None))
+    n = 5 if bench.cfg.quick else 8
+    url = bench.url
+    pools = {
+        "reset": BrowserPool(PoolOptions(executable=EXECUTABLE, isolation="reset")),
+        "context": BrowserPool(PoolOptions(executable=EXECUTABLE, isolation="context")),
+    }
+    held: dict[str, PageLease | None] = {"reset": None, "context": None}
+
+    async def pool_batch(mode: str) -> tuple[list[float], list[float]]:
+        pool = pools[mode]
+        acquire_ms, cycle_ms = [], []
+        for _ in range(n):
+            c0 = time.perf_counter()
+            lease = held[mode]
+            if lease is not None:  # the previous page is released right before
+                held[mode] = None
+                await pool.release_page(lease)
+            t0 = time.perf_counter()
+            lease = await pool.acquire_page()
+            t1 = time.perf_counter()
+            held[mode] = lease
+            nav = await lease.page.goto(url)
+            assert nav.status == 200
+            acquire_ms.append((t1 - t0) * 1e3)
+            cycle_ms.append((time.perf_counter() - c0) * 1e3)
+        return acquire_ms, cycle_ms
+
+    def ours(mode: str) -> Callable[[], Awaitable[list[float]]]:
+        async def batch() -> list[float]:
+            acquire_ms, cycle_ms = await bench.ours(pool_batch(mode))
+            item.series[f"{mode}_cycle"].samples.extend(cycle_ms)
+            return acquire_ms
+
+        return batch
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            contenders = [("reset", ours("reset")), ("context", ours("context"))]
+            if bench.pw is not None:
+                pw_browser = await stack.enter_async_context(playwright_browser(bench))
+                pw_held: list[Any] = []
+
+                async def pw() -> list[float]:
+                    acquire_ms = []
+                    for _ in range(n):
+                        c0 = time.perf_counter()
+                        if pw_held:
+                            await pw_held.pop().close()
+                        t0 = time.perf_counter()
+                        context = await pw_browser.new_context()
+                        page = await context.new_page()
+                        t1 = time.perf_counter()
+                        pw_held.append(context)
+                        response = await page.goto(url)
+                        assert response is not None and response.status == 200
+                        acquire_ms.append((t1 - t0) * 1e3)
+                        item.series["pw_cycle"].samples.append((time.perf_counter() - c0) * 1e3)
+                    return acquire_ms
+
+                contenders.append(("pw", pw))
+            # Warm-up: launch the pools' browsers and reach steady state (samples dropped).
+            await interleave(bench.cfg.rounds, contenders, item, warmup=False)
+            for key in ("reset", "context", "pw"):
+                if key in item.series:
+                    del item.series[key].samples[:n]
+                    del item.series[f"{key}_cycle"].samples[:n]
+            while pw_held:
+                await pw_held.pop().close()
+    finally:
+        for mode, pool in pools.items():
+            lease = held[mode]
+            if lease is not None:
+                with contextlib.suppress(Exception):
+                    await bench.ours(pool.release_page(lease))
+            await bench.ours(pool.close())
+    item.notes.append(
+        "ours: time of BrowserPool.acquire_page() only, on the loop thread, right after "
+        "release_page() of the previous lease; the first round (browser launch, warm-up) is "
+        "dropped. Ours wipes/disposes in the background, so the cycle lines show what the "
+        "whole loop costs."
+    )
+    return item
+
+
+# -- 3 and 4. evaluate and goto on long-lived pages -----------------------------------
+
+
+@dataclass
+class Engines:
+    raw: RawBrowser
+    ours_browser: Browser
+    ours_page: Page
+    pw_page: Any | None
+
+
+@contextlib.asynccontextmanager
+async def engines(bench: Bench) -> AsyncIterator[Engines]:
+    async with contextlib.AsyncExitStack() as stack:
+        raw = await RawBrowser.start()
+        stack.push_async_callback(raw.stop)
+        await raw.open_page()
+        ours_browser = await bench.ours(Browser.launch(EXECUTABLE))
+        stack.push_async_callback(lambda: bench.ours(ours_browser.close()))
+        ours_page = await bench.ours(ours_browser.new_page())
+        pw_page = None
+        if bench.pw is not None:
+            pw_browser = await stack.enter_async_context(playwright_browser(bench))
+            context = await pw_browser.new_context()
+            pw_page = await context.new_page()
+        # All three pages start on the same document.
+        assert raw.cdp is not None
+        await raw.cdp.call(
+            "Page.navigate", {"url": bench.url}, raw.session_id, until_event="Page.loadEventFired"
+        )
+        await bench.ours(ours_page.goto(bench.url))
+        if pw_page is not None:
+            await pw_page.goto(bench.url)
+        yield Engines(raw, ours_browser, ours_page, pw_page)
+
+
+async def item_evaluate(bench: Bench, eng: Engines) -> Item:
+    item = Item("evaluate", f'3. evaluate("{EVAL_EXPR}") round trip', "us")
+    item.add("raw", "raw CDP Runtime.evaluate (flattened session)")
+    item.add("async", "ours async Page.evaluate")
+    item.add("sync", "ours sync SyncPage.evaluate (loop thread)")
+    if eng.pw_page is not None:
+        item.add("pw", "playwright async page.evaluate", info=True)
+    item.ratios.append(Ratio("ours async / raw", "async", "raw", 1.25))
+    item.ratios.append(Ratio("ours sync / raw", "sync", "raw", None))
+    if eng.pw_page is not None:
+        item.ratios.append(Ratio("playwright / raw", "pw", "raw", None))
+    n = 60 if bench.cfg.quick else 150
+    raw, page = eng.raw, eng.ours_page
+    assert raw.cdp is not None
+
+    async def raw_batch() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            result = await raw.cdp.call("Runtime.evaluate", EVAL_PARAMS, raw.session_id)  # type: ignore[union-attr]
+            out.append((time.perf_counter() - t0) * 1e6)
+        assert result["result"]["value"] == 2
+        return out
+
+    async def ours_loop() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            value = await page.evaluate(EVAL_EXPR)
+            out.append((time.perf_counter() - t0) * 1e6)
+        assert value == 2
+        return out
+
+    async def ours_async() -> list[float]:
+        return await bench.ours(ours_loop())  # type: ignore[no-any-return]
+
+    sync_page = SyncPage(bench.runner, page)
+
+    async def ours_sync() -> list[float]:
+        out = []
+        for _ in range(n):  # blocking calls from this (main) thread, as a test makes them
+            t0 = time.perf_counter()
+            value = sync_page.evaluate(EVAL_EXPR)
+            out.append((time.perf_counter() - t0) * 1e6)
+        assert value == 2
+        return out
+
+    async def pw() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            value = await eng.pw_page.evaluate(EVAL_EXPR)
+            out.append((time.perf_counter() - t0) * 1e6)
+        assert value == 2
+        return out
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw_batch),
+        ("async", ours_async),
+        ("sync", ours_sync),
+    ]
+    if eng.pw_page is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    return item
+
+
+async def item_goto(bench: Bench, eng: Engines) -> Item:
+    item = Item("goto", "4. goto(load) of the local '/' page", "ms")
+    item.add("raw", "raw CDP Page.navigate + Page.loadEventFired")
+    item.add("ours", "ours Page.goto")
+    item.add("ours_norec", "  ours Page.goto(record=False)", info=True)
+    if eng.pw_page is not None:
+        item.add("pw", "playwright page.goto", info=True)
+    item.ratios.append(Ratio("ours / raw", "ours", "raw", 1.05))
+    item.ratios.append(Ratio("ours record=False / raw", "ours_norec", "raw", None))
+    if eng.pw_page is not None:
+        item.ratios.append(Ratio("playwright / raw", "pw", "raw", None))
+    n = 5 if bench.cfg.quick else 10
+    url = bench.url
+    raw, page = eng.raw, eng.ours_page
+
+    async def raw_batch() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            reply = await raw.cdp.call(  # type: ignore[union-attr]
+                "Page.navigate", {"url": url}, raw.session_id, until_event="Page.loadEventFired"
+            )
+            out.append((time.perf_counter() - t0) * 1e3)
+            assert "errorText" not in reply, reply
+        return out
+
+    def ours(record: bool) -> Callable[[], Awaitable[list[float]]]:
+        async def loop() -> list[float]:
+            out = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                nav = await page.goto(url, record=record)
+                out.append((time.perf_counter() - t0) * 1e3)
+                assert nav.status == 200
+            return out
+
+        async def batch() -> list[float]:
+            return await bench.ours(loop())  # type: ignore[no-any-return]
+
+        return batch
+
+    async def pw() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            response = await eng.pw_page.goto(url)
+            out.append((time.perf_counter() - t0) * 1e3)
+            assert response.status == 200
+        return out
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw_batch),
+        ("ours", ours(True)),
+        ("ours_norec", ours(False)),
+    ]
+    if eng.pw_page is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    item.notes.append(
+        "ours goto = Page.navigate, wait for the 'load' lifecycle event of the new loader "
+        "(Page.enable + lifecycle events + Network.enable are on), then (record=True, the "
+        "default) one more Runtime.evaluate for the Navigation Timing entry."
+    )
+    return item
+
+
+# -- 5. pytest runs -------------------------------------------------------------------------
+
+OURS_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range(50))
+def test_navigate(cdp_page, cdp_site, i):
+    assert cdp_page.goto(cdp_site.url("/")).status == 200
+"""
+
+PW_CONFTEST = """\
+import pytest
+
+from pytest_cdp_accept.site import LocalSite
+
+EXECUTABLE = {executable!r}
+ARGS = {args!r}
+
+
+@pytest.fixture(scope="session")
+def site():
+    s = LocalSite().start()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {{**browser_type_launch_args, "executable_path": EXECUTABLE, "args": ARGS}}
+"""
+
+PW_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range(50))
+def test_navigate(page, site, i):
+    assert page.goto(site.url("/")).status == 200
+"""
+
+
+def run_pytest(cmd: list[str], cwd: str, timeout: float = 300.0) -> tuple[float, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        # Kill the whole tree by PID (Playwright's browser is in its own group).
+        with contextlib.suppress(psutil.NoSuchProcess):
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            for p in tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.kill()
+        proc.kill()
+        proc.wait()
+        raise
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0 or "50 passed" not in out:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{out[-3000:]}")
+    return elapsed, out
+
+
+async def item_pytest(bench: Bench) -> Item:
+    item = Item("pytest", "5. pytest run, 50 tests x one goto each (subprocess wall)", "s")
+    item.add("reset", "ours cdp_page (reset)", distribution=False)
+    item.add("context", "ours cdp_page --cdp-isolation=context", distribution=False)
+    have_pw = bench.pw is not None
+    if have_pw:
+        item.add("pw", "pytest-playwright page", distribution=False)
+        item.ratios.append(Ratio("ours reset / playwright", "reset", "pw", 0.30))
+        item.ratios.append(Ratio("ours context / playwright", "context", "pw", 0.80))
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
+        ours_dir, pw_dir = Path(tmp, "ours"), Path(tmp, "pw")
+        for d in (ours_dir, pw_dir):
+            d.mkdir()
+            (d / "pytest.ini").write_text("[pytest]\n")
+        (ours_dir / "test_ours.py").write_text(OURS_TEST)
+        (pw_dir / "conftest.py").write_text(
+            PW_CONFTEST.format(executable=EXECUTABLE, args=ARGS)
+        )
+        (pw_dir / "test_pw.py").write_text(PW_TEST)
+        ours_base = [*base, "-p", "no:playwright", f"--cdp-browser={EXECUTABLE}"]
+        commands = {
+            "reset": ([*ours_base, "test_ours.py"], str(ours_dir)),
+            "context": ([*ours_base, "--cdp-isolation=context", "test_ours.py"], str(ours_dir)),
+        }
+        if have_pw:
+            commands["pw"] = ([*base, "-p", "no:cdp_accept", "test_pw.py"], str(pw_dir))
+        keys = list(commands)
+        for r in range(bench.cfg.pytest_rounds):
+            for key in rotated(keys, r):
+                cmd, cwd = commands[key]
+                elapsed, _ = await asyncio.to_thread(run_pytest, cmd, cwd)
+                item.series[key].samples.append(elapsed)
+    item.notes.append(
+        f"each: {' '.join(base[1:])} + ours '-p no:playwright --cdp-browser=...' / "
+        "playwright '-p no:cdp_accept' (conftest: browser_type_launch_args with "
+        "executable_path and the same args; session fixture serving LocalSite). Wall time "
+        "includes interpreter start, imports, browser launch and teardown."
+    )
+    return item
+
+
+# -- 6. memory -----------------------------------------------------------------------------------
+
+
+def probe(mode: str, url: str) -> dict[str, Any]:
+    cmd = [sys.executable, str(HERE / "mem_probe.py"), mode, url, EXECUTABLE, json.dumps(ARGS)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mem_probe {mode} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+async def item_memory(bench: Bench) -> Item:
+    item = Item("memory", "6. memory, one browser with one idle page (fresh subprocess)", "MB")
+    s = {
+        "py_base": item.add("py_base", "python + psutil only (floor)", info=True),
+        "py_ours": item.add("py_ours", "ours: Python RSS (SyncPool, 1 page)"),
+        "py_lease": item.add("py_lease", "  ours acquire_page(): Python RSS", info=True),
+        "br_ours": item.add("br_ours", "ours: browser tree PSS (Browser.memory)"),
+        "br_lease": item.add("br_lease", "  ours acquire_page(): browser PSS (2 pages)", info=True),
+    }
+    have_pw = bench.pw is not None
+    if have_pw:
+        s["py_pw"] = item.add("py_pw", "playwright: Python RSS (sync API)")
+        s["br_pw"] = item.add("br_pw", "playwright: browser tree PSS")
+        s["drv_pw"] = item.add("drv_pw", "playwright: node driver PSS", info=True)
+        item.ratios.append(Ratio("Python RSS ours / playwright", "py_ours", "py_pw", None))
+        item.ratios.append(Ratio("browser PSS ours / playwright", "br_ours", "br_pw", None))
+    for series in s.values():
+        series.distribution = False
+    modes = ["baseline", "ours", "ours-lease"] + (["playwright"] if have_pw else [])
+    pages: dict[str, int] = {}
+    for r in range(bench.cfg.memory_rounds):
+        for mode in rotated(modes, r):
+            result = await asyncio.to_thread(probe, mode, bench.url)
+            if mode == "baseline":
+                s["py_base"].samples.append(result["python_rss_mb"])
+            elif mode == "ours":
+                s["py_ours"].samples.append(result["python_rss_mb"])
+                s["br_ours"].samples.append(result["browser"]["pss_mb"])
+            elif mode == "ours-lease":
+                s["py_lease"].samples.append(result["python_rss_mb"])
+                s["br_lease"].samples.append(result["browser"]["pss_mb"])
+            else:
+                s["py_pw"].samples.append(result["python_rss_mb"])
+                s["br_pw"].samples.append(result["browser"]["pss_mb"])
+                s["drv_pw"].samples.append(result["driver"]["pss_mb"])
+            if "pages" in result:
+                pages[mode] = result["pages"]
+    item.series["_50mb"] = Series("target: ours Python RSS", [50.0], distribution=False, info=True)
+    item.ratios.insert(0, Ratio("ours Python RSS / 50 MB", "py_ours", "_50mb", 1.0))
+    item.notes.append(
+        f"pages open when measured: {pages}. Each probe is a fresh interpreter that goes to "
+        "the same local page, sleeps 1 s, then reads psutil RSS (Python) and sums "
+        "memory_full_info().pss over the browser's process tree (Playwright: the node "
+        "driver's children whose name contains 'chrom')."
+    )
+    return item
+
+
+# -- main -----------------------------------------------------------------------------------
+
+ITEMS = ("startup", "acquire", "evaluate", "goto", "pytest", "memory")
+
+
+async def run(cfg: Config, only: list[str]) -> list[Item]:
+    items: list[Item] = []
+    runner = LoopThread("bench-ours-loop")
+    site = LocalSite().start()
+    pw_cm = None
+    pw = None
+    try:
+        needs_pw = any(k in only for k in ("startup", "acquire", "evaluate", "goto"))
+        try:
+            from playwright.async_api import async_playwright
+        except ImportError:
+            async_playwright = None  # type: ignore[assignment]
+        if async_playwright is not None and needs_pw:
+            pw_cm = async_playwright()
+            pw = await pw_cm.start()
+        bench = Bench(cfg, runner, site, pw)
+        if async_playwright is None:
+            bench.pw = None
+
+        async def timed(coro: Awaitable[Item]) -> Item:
+            t0 = time.perf_counter()
+            item = await coro
+            item.seconds = time.perf_counter() - t0
+            item.finish()
+            print_item(item)
+            items.append(item)
+            return item
+
+        if "startup" in only:
+            await timed(item_startup(bench))
+        if "acquire" in only:
+            await timed(item_acquire(bench))
+        if "evaluate" in only or "goto" in only:
+            async with engines(bench) as eng:
+                if "evaluate" in only:
+                    await timed(item_evaluate(bench, eng))
+                if "goto" in only:
+                    await timed(item_goto(bench, eng))
+        if "pytest" in only:
+            # Needs pytest-playwright; the in-process driver is not used here.
+            await timed(item_pytest(Bench(cfg, runner, site, pw or _has_playwright())))
+        if "memory" in only:
+            await timed(item_memory(Bench(cfg, runner, site, pw or _has_playwright())))
+    finally:
+        if pw_cm is not None:
+            with contextlib.suppress(Exception):
+                await pw_cm.__aexit__(None, None, None)
+        kill_raw_leftovers()
+        site.close()
+        runner.close()
+    return items
+
+
+def _has_playwright() -> Any | None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return None
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=None, help="rounds for items 1-4")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (< 2 min)")
+    parser.add_argument("--only", default="", help=f"comma list of: {','.join(ITEMS)}")
+    parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for item 5")
+    parser.add_argument("--memory-rounds", type=int, default=None, help="rounds for item 6")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    opts = parser.parse_args()
+    only = [s.strip() for s in opts.only.split(",") if s.strip()] or list(ITEMS)
+    unknown = [s for s in only if s not in ITEMS]
+    if unknown:
+        parser.error(f"unknown item(s) {unknown}; choose from {', '.join(ITEMS)}")
+    cfg = Config(
+        rounds=opts.rounds or (3 if opts.quick else 8),
+        quick=opts.quick,
+        pytest_rounds=opts.pytest_rounds or (1 if opts.quick else 2),
+        memory_rounds=opts.memory_rounds or (1 if opts.quick else 2),
+    )
+    try:
+        pw_version = importlib.metadata.version("playwright")
+    except importlib.metadata.PackageNotFoundError:
+        pw_version = "not installed"
+    version = launcher.browser_version(EXECUTABLE)
+    print(f"bench_engine: {version} ({EXECUTABLE}), Python {platform.python_version()}, ")
+    print(f"  playwright {pw_version}, {os.cpu_count()} CPUs, rounds={cfg.rounds} "
+          f"pytest_rounds={cfg.pytest_rounds} memory_rounds={cfg.memory_rounds} "
+          f"quick={cfg.quick}")
+    print(
+        textwrap.fill(
+            "switches (launcher.default_args(), given to ours, the raw floor and Playwright's "
+            "args=): " + " ".join(ARGS),
+            100,
+            subsequent_indent="    ",
+        )
+    )
+    print(
+        textwrap.fill(
+            "note: Playwright puts its own defaults IN FRONT of these (its chromiumSwitches, "
+            "--headless, --hide-scrollbars, --mute-audio, --blink-settings=..., "
+            "--remote-debugging-pipe, --no-startup-window, its own --user-data-dir); since "
+            "Chromium honours only the last --disable-features, ours replaces Playwright's "
+            "list, while its --enable-features and --remote-debugging-pipe stay "
+            "(--remote-debugging-port=0 from our list also opens an unused port there).",
+            100,
+            subsequent_indent="    ",
+        )
+    )
+    t0 = time.perf_counter()
+    try:
+        items = asyncio.run(run(cfg, only))
+    finally:
+        kill_raw_leftovers()
+    print_summary(items)
+    total = time.perf_counter() - t0
+    print(f"\ntotal {total:.0f} s")
+    if opts.json:
+        data = {
+            "browser": version,
+            "executable": EXECUTABLE,
+            "args": ARGS,
+            "playwright": pw_version,
+            "config": cfg.__dict__,
+            "total_s": total,
+            "items": [
+                {
+                    "key": it.key,
+                    "title": it.title,
+                    "unit": it.unit,
+                    "seconds": it.seconds,
+                    "series": {
+                        k: {
+                            "label": s.label,
+                            "info": s.info,
+                            "n": len(s.samples),
+                            "median": s.median,
+                            "p95": s.p95 if s.distribution else None,
+                            "samples": s.samples,
+                        }
+                        for k, s in it.series.items()
+                    },
+                    "ratios": [
+                        {
+                            "label": r.label,
+                            "num": r.num,
+                            "ref": r.ref,
+                            "value": r.value,
+                            "target": r.target,
+                            "verdict": r.verdict,
+                        }
+                        for r in it.ratios
+                    ],
+                    "notes": it.notes,
+                }
+                for it in items
+            ],
+        }
+        Path(opts.json).write_text(json.dumps(data, indent=1))
+        print(f"wrote {opts.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""The object model and bad input, on the real Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from pytest_cdp_accept import (
+    Browser,
+    CommandError,
+    CommandTimeoutError,
+    ConnectionClosedError,
+    EvaluationError,
+    HTTPStatusError,
+    LaunchError,
+    NavigationError,
+    NavigationTimeoutError,
+    TargetCrashedError,
+    UsageError,
+)
+from pytest_cdp_accept.site import LocalSite
+from pytest_cdp_accept.sync import SyncPage, SyncPool
+
+from .conftest import free_port, processes_using, roots_in
+
+
+@pytest.fixture
+def page(pool: SyncPool) -> Any:
+    page, lease = pool.acquire_page()
+    yield page
+    pool.release_page(page, lease)
+
+
+# -- navigation -----------------------------------------------------------------
+
+
+def test_goto_reports_status_url_elapsed_and_timing(page: SyncPage, site: LocalSite) -> None:
+    nav = page.goto(site.url("/"))
+    assert nav.status == 200
+    assert nav.url == site.url("/")
+    assert nav.elapsed_ms > 0
+    assert nav.ok
+    assert {"responseStart", "domContentLoadedEventEnd", "loadEventEnd"} <= set(nav.timing)
+    assert page.evaluate("document.title") == "cdp-accept test site"
+
+
+def test_goto_follows_redirects_to_the_final_url(page: SyncPage, site: LocalSite) -> None:
+    nav = page.goto(site.url("/redirect?to=/storage"))
+    assert nav.url == site.url("/storage")
+    assert nav.status == 200
+
+
+def test_planted_delay_is_measured_not_hidden(page: SyncPage, site: LocalSite) -> None:
+    nav = page.goto(site.url("/slow?ms=300"))
+    # A lower bound only: the machine is shared, so upper bounds live in bench/.
+    assert nav.elapsed_ms >= 300
+
+
+@pytest.mark.parametrize("wait_until", ["load", "domcontentloaded", "networkidle"])
+def test_wait_until_states(page: SyncPage, site: LocalSite, wait_until: str) -> None:
+    nav = page.goto(site.url("/"), wait_until=wait_until)  # type: ignore[arg-type]
+    assert nav.status == 200
+    assert nav.wait_until == wait_until
+
+
+def test_networkidle_waits_for_late_fetches(page: SyncPage, site: LocalSite) -> None:
+    # /spa fetches at 0, 100 and 250 ms after load; only network idle sees them all.
+    page.goto(site.url("/spa"), wait_until="networkidle")
+    assert page.evaluate("window.spaDone === true && document.title") == "spa-done"
+
+
+def test_networkidle_times_out_on_a_page_that_never_finishes(
+    page: SyncPage, site: LocalSite
+) -> None:
+    with pytest.raises(NavigationTimeoutError, match=r"networkidle.*cdp-navigation-timeout"):
+        page.goto(site.url("/never"), wait_until="networkidle", timeout=1.5)
+    assert page.goto(site.url("/")).status == 200  # the page is usable again
+
+
+def test_a_page_that_never_loads_times_out_and_the_page_recovers(
+    page: SyncPage, site: LocalSite
+) -> None:
+    with pytest.raises(NavigationTimeoutError) as info:
+        page.goto(site.url("/never"), timeout=1)
+    assert "'load' not reached within 1 s" in str(info.value)
+    assert page.goto(site.url("/")).status == 200
+
+
+def test_connection_refused_names_the_network_error(page: SyncPage) -> None:
+    url = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(NavigationError, match="net::ERR_CONNECTION_REFUSED") as info:
+        page.goto(url)
+    assert info.value.url == url
+
+
+def test_invalid_url_is_a_navigation_error(page: SyncPage) -> None:
+    with pytest.raises(NavigationError, match="invalid URL"):
+        page.goto("not a url")
+
+
+def test_http_error_status_raises_with_the_navigation(page: SyncPage, site: LocalSite) -> None:
+    with pytest.raises(HTTPStatusError, match=r"HTTP 500.*check_status=False") as info:
+        page.goto(site.url("/status/500"))
+    assert info.value.status == 500
+    assert info.value.navigation.status == 500
+    nav = page.goto(site.url("/status/404"), check_status=False)
+    assert nav.status == 404
+    assert not nav.ok
+
+
+def test_bad_wait_until_is_a_usage_error(page: SyncPage, site: LocalSite) -> None:
+    with pytest.raises(UsageError, match="wait_until='idle'"):
+        page.goto(site.url("/"), wait_until="idle")  # type: ignore[arg-type]
+
+
+# -- evaluate and raw commands ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("1+1", 2),
+        ("'a' + 'b'", "ab"),
+        ("({a: [1, 2, {b: null}]})", {"a": [1, 2, {"b": None}]}),
+        ("undefined", None),
+        ("Promise.resolve(42)", 42),
+        ("-0", -0.0),
+        ("Infinity", float("inf")),
+        ("10n ** 20n", 10**20),
+    ],
+)
+def test_evaluate_returns_values(page: SyncPage, expression: str, expected: Any) -> None:
+    assert page.evaluate(expression) == expected
+
+
+def test_evaluate_nan(page: SyncPage) -> None:
+    value = page.evaluate("NaN")
+    assert value != value
+
+
+def test_javascript_errors_are_evaluation_errors(page: SyncPage) -> None:
+    with pytest.raises(EvaluationError, match="Error: boom"):
+        page.evaluate("(() => { throw new Error('boom') })()")
+    with pytest.raises(EvaluationError, match="nope"):
+        page.evaluate("Promise.reject(new Error('nope'))")
+
+
+def test_cdp_errors_name_method_and_code(page: SyncPage) -> None:
+    with pytest.raises(CommandError) as info:
+        page.send("Page.noSuchMethod")
+    assert info.value.method == "Page.noSuchMethod"
+    assert info.value.code == -32601
+    assert "Page.noSuchMethod" in str(info.value)
+
+
+def test_command_timeout_names_method_and_setting(page: SyncPage) -> None:
+    with pytest.raises(CommandTimeoutError, match=r"Runtime.evaluate.*cdp-command-timeout"):
+        page.send(
+            "Runtime.evaluate",
+            {"expression": "new Promise(() => {})", "awaitPromise": True},
+            timeout=0.5,
+        )
+    assert page.evaluate("1") == 1
+
+
+def test_huge_messages_pass(page: SyncPage) -> None:
+    size = 8 * 1024 * 1024  # websockets' default limit is 1 MiB
+    assert len(page.evaluate(f"'x'.repeat({size})")) == size
+
+
+def test_metrics_are_performance_get_metrics(page: SyncPage, site: LocalSite) -> None:
+    page.goto(site.url("/"))
+    metrics = page.metrics()
+    assert metrics["JSHeapUsedSize"] > 0
+    assert metrics["Nodes"] > 0
+
+
+def test_events_on_and_wait_for(page: SyncPage, site: LocalSite) -> None:
+    seen: list[str] = []
+    page.on("Network.requestWillBeSent", lambda params: seen.append(params["request"]["url"]))
+    page.goto(site.url("/storage"))
+    assert site.url("/storage") in seen
+
+
+def test_sync_api_is_thread_safe(pool: SyncPool, site: LocalSite) -> None:
+    leases = [pool.acquire_page() for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def work(page: SyncPage, n: int) -> None:
+        try:
+            page.goto(site.url("/"))
+            for i in range(50):
+                assert page.evaluate(f"{i} * {n}") == i * n
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p, n)) for n, (p, _) in enumerate(leases)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for page, lease in leases:
+        pool.release_page(page, lease)
+    assert not errors
+
+
+# -- crashes and closed connections -------------------------------------------------------
+
+
+def test_crash_fails_pending_commands_at_once_and_navigation_revives(
+    pool: SyncPool, site: LocalSite, run: Any
+) -> None:
+    page, lease = pool.acquire_page()
+    core = lease.page
+    page.goto(site.url("/"))
+
+    async def crash_while_pending() -> BaseException | None:
+        pending = asyncio.ensure_future(core.evaluate("new Promise(() => {})"))
+        await asyncio.sleep(0.1)
+        await core.crash()
+        try:
+            await asyncio.wait_for(pending, 5)  # far less than the 30 s command timeout
+        except BaseException as exc:
+            return exc
+        return None
+
+    error = run(crash_while_pending())
+    assert isinstance(error, TargetCrashedError), error
+    assert "crashed" in str(error)
+    assert page.crashed
+    with pytest.raises(TargetCrashedError, match=r"Runtime.evaluate"):
+        page.evaluate("1")
+    assert page.goto(site.url("/")).status == 200  # navigating a crashed tab revives it
+    assert page.evaluate("2+2") == 4
+    pool.release_page(page, lease)
+
+
+def test_closed_connection_fails_everything_with_one_clear_error(site: LocalSite) -> None:
+    async def scenario() -> None:
+        browser = await Browser.launch()
+        try:
+            page = await browser.new_page()
+            await page.goto(site.url("/"))
+            pending = asyncio.ensure_future(page.evaluate("new Promise(() => {})"))
+            await asyncio.sleep(0.1)
+            await browser.kill()
+            with pytest.raises(ConnectionClosedError, match="killed by SIGKILL"):
+                await asyncio.wait_for(pending, 10)
+            with pytest.raises(ConnectionClosedError, match=r"Runtime.evaluate"):
+                await page.evaluate("1")
+            assert not browser.is_alive()
+        finally:
+            await browser.close()
+        assert browser.process is not None
+        assert not browser.process.root.exists()
+        assert not psutil.pid_exists(browser.process.pid) or (
+            psutil.Process(browser.process.pid).status() == psutil.STATUS_ZOMBIE
+        )
+
+    asyncio.run(scenario())
+
+
+# -- launching ---------------------------------------------------------------------
+
+
+def test_launch_and_close_leave_nothing(
+    short_tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = short_tmp_path
+    monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(tmp_path))
+
+    async def scenario() -> tuple[int, float]:
+        browser = await Browser.launch()
+        memory = await browser.memory()
+        assert browser.version.startswith(("Chrome/", "HeadlessChrome/"))
+        assert memory.processes >= 3
+        assert 0 < memory.pss_mb < memory.rss_mb
+        root = browser.process.root if browser.process else None
+        assert root is not None
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        pid = browser.pid or 0
+        await browser.close()
+        return pid, browser.startup_ms
+
+    pid, startup_ms = asyncio.run(scenario())
+    assert startup_ms > 0
+    assert not processes_using(str(tmp_path))
+    assert not roots_in(tmp_path)
+    assert not any(tmp_path.glob("**/org.chromium.Chromium.*"))
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def _script(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "fake-browser"
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_browser_that_fails_to_start_shows_its_output(
+    short_tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = short_tmp_path
+    monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(tmp_path))
+    exe = _script(tmp_path, 'echo "fatal: cannot open display" >&2; exit 3')
+    with pytest.raises(LaunchError) as info:
+        asyncio.run(Browser.launch(exe))
+    text = str(info.value)
+    assert "exited before DevTools was ready" in text
+    assert "exited with code 3" in text
+    assert "fatal: cannot open display" in text
+    assert not roots_in(tmp_path)
+
+
+def test_browser_that_hangs_at_start_times_out_and_is_killed(
+    short_tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = short_tmp_path
+    monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(tmp_path))
+    exe = _script(tmp_path, 'echo "starting..." >&2; exec sleep 600')
+    with pytest.raises(LaunchError, match=r"within 1 s.*cdp-launch-timeout") as info:
+        asyncio.run(Browser.launch(exe, launch_timeout=1))
+    assert "starting..." in str(info.value)
+    assert not roots_in(tmp_path)
+    assert not processes_using(str(tmp_path))
+
+
+def test_missing_browser_names_what_was_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_cdp_accept import BrowserNotFoundError, launcher
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CDP_ACCEPT_BROWSER", raising=False)
+    monkeypatch.delenv("PLAYWRIGHT_BROWSERS_PATH", raising=False)
+    with pytest.raises(BrowserNotFoundError) as info:
+        launcher.find_browser()
+    text = str(info.value)
+    assert "chromium" in text
+    assert "google-chrome" in text
+    assert "Playwright" in text
+    assert "cdp-accept install-browser" in text
+
+
+def test_explicit_browser_that_does_not_exist_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_cdp_accept import launcher
+
+    with pytest.raises(LaunchError, match=r"/no/such/chrome.*does not exist"):
+        launcher.find_browser("/no/such/chrome")
+    monkeypatch.setenv("CDP_ACCEPT_BROWSER", "/no/such/env-chrome")
+    with pytest.raises(LaunchError, match="CDP_ACCEPT_BROWSER"):
+        launcher.find_browser()
+
+
+def test_feature_switches_are_merged() -> None:
+    from pytest_cdp_accept import launcher
+
+    args = launcher.default_args(["--disable-features=Foo", "--enable-features=RenderDocument"])
+    disables = [a for a in args if a.startswith("--disable-features=")]
+    enables = [a for a in args if a.startswith("--enable-features=")]
+    assert len(disables) == 1
+    assert len(enables) == 1
+    assert "Foo" in disables[0]
+    assert "Translate" in disables[0]
+    assert "RenderDocument" not in disables[0]
+    assert enables[0] == "--enable-features=RenderDocument"
+
+
+# -- remote browsers -------------------------------------------------------------------
+
+
+@pytest.fixture
+def remote_browser(tmp_path: Path) -> Any:
+    """A Chromium started by the test itself with --remote-debugging-port."""
+    import subprocess
+
+    from pytest_cdp_accept import launcher
+
+    profile = tmp_path / "remote-profile"
+    args = [a for a in launcher.default_args() if not a.startswith("--remote-debugging-port")]
+    proc = subprocess.Popen(
+        [launcher.find_browser(), *args, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            assert time.monotonic() < deadline, "remote browser did not start"
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait(10)
+
+
+def test_remote_endpoint_is_used_and_not_killed(remote_browser: Any, site: LocalSite) -> None:
+    from pytest_cdp_accept.pool import PoolOptions
+
+    proc, endpoint = remote_browser
+    with SyncPool(PoolOptions(endpoints=(endpoint,))) as remote_pool:
+        page, lease = remote_pool.acquire_page()
+        assert page.goto(site.url("/")).status == 200
+        assert page.browser_pid is None  # not ours: we did not launch it
+        remote_pool.release_page(page, lease)
+    assert proc.poll() is None, "closing the pool must not stop a browser it did not launch"
+
+
+def test_unreachable_endpoint_is_a_clear_launch_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(LaunchError, match=f"could not reach the browser at {url}"):
+        asyncio.run(Browser.connect(url, timeout=2))
+    with pytest.raises(LaunchError, match="expected ws://"):
+        asyncio.run(Browser.connect("ftp://nope"))

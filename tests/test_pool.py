@@ -1,0 +1,231 @@
+"""The pool on the real Chromium: laziness, bounds, healing, recycling and isolation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_cdp_accept import PoolOptions, UsageError
+from pytest_cdp_accept.metrics import MetricsRecorder
+from pytest_cdp_accept.site import LocalSite
+from pytest_cdp_accept.sync import SyncPage, SyncPool
+
+from .conftest import processes_using, roots_in
+
+
+@pytest.fixture
+def fresh_pool(pool_root: Path) -> Iterator[SyncPool]:
+    """A pool of its own, for tests that count launches or kill browsers."""
+    pools: list[SyncPool] = []
+
+    def make(**options: object) -> SyncPool:
+        created = SyncPool(PoolOptions(**options))  # type: ignore[arg-type]
+        pools.append(created)
+        return created
+
+    yield make  # type: ignore[misc]
+    for created in pools:
+        created.close()
+    assert not processes_using(str(pool_root))
+    assert not roots_in(pool_root)
+
+
+def test_pool_is_lazy(fresh_pool: object, pool_root: Path) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    assert pool.pool.browsers == []
+    assert not roots_in(pool_root)
+    assert "browsers=0/1" in repr(pool)
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(UsageError, match="pool size must be at least 1"):
+        PoolOptions(size=0)
+    with pytest.raises(UsageError, match="isolation 'none'"):
+        PoolOptions(isolation="none")  # type: ignore[arg-type]
+
+
+def test_concurrent_leases_launch_browsers_in_parallel_up_to_the_bound(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    pool = fresh_pool(size=2)  # type: ignore[operator]
+    recorder = MetricsRecorder()
+    leases: list[tuple[SyncPage, object]] = []
+    lock = threading.Lock()
+
+    def lease() -> None:
+        got = pool.acquire_browser(recorder)
+        with lock:
+            leases.append(got)
+
+    threads = [threading.Thread(target=lease) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(pool.pool.browsers) == 2
+    assert pool.pool.stats.browsers_launched == 2
+    assert len({b.pid for b in leases}) == 2  # type: ignore[attr-defined]
+    # Every lease that waited for a launch recorded that launch's startup.
+    assert len(recorder.samples("startup")) >= 2
+    for browser in leases:
+        pool.release_browser(browser)  # type: ignore[arg-type]
+
+
+def test_dead_browser_is_replaced_never_handed_out(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    browser = pool.acquire_browser()
+    first_pid = browser.pid
+    browser.kill()
+    pool.release_browser(browser)
+    page, lease = pool.acquire_page()
+    assert page.browser_pid != first_pid
+    assert page.goto(site.url("/")).status == 200
+    pool.release_page(page, lease)
+    assert pool.pool.stats.browsers_replaced == 1
+
+
+def test_browser_closed_by_its_user_is_replaced(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    browser = pool.acquire_browser()
+    first_pid = browser.pid
+    browser.close()
+    pool.release_browser(browser)
+    again = pool.acquire_browser()
+    assert again.pid != first_pid
+    assert again.is_alive()
+    pool.release_browser(again)
+
+
+def test_pages_a_browser_lease_opens_are_closed_at_its_end(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    browser = pool.acquire_browser()
+    pages = [browser.new_page() for _ in range(3)]
+    for page in pages:
+        page.goto(site.url("/"))
+    pool.release_browser(browser)
+    pool.close()  # waits for the background closes
+    assert all(p._page.closed for p in pages)
+
+
+def test_recycle_after_n_leases(fresh_pool: object) -> None:
+    pool = fresh_pool(recycle_after=2)  # type: ignore[operator]
+    pids = []
+    for _ in range(3):
+        page, lease = pool.acquire_page()
+        pids.append(page.browser_pid)
+        pool.release_page(page, lease)
+    assert pids[0] == pids[1] != pids[2]
+
+
+def test_reset_mode_reuses_a_wiped_page(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    targets = set()
+    for _ in range(4):
+        page, lease = pool.acquire_page()
+        assert page.url == "about:blank" or page.evaluate("location.href") == "about:blank"
+        page.goto(site.url("/"))
+        targets.add(page.target_id)
+        pool.release_page(page, lease)
+    assert len(targets) <= 2  # two pages take turns: one in use while the other is wiped
+
+
+def test_tainted_and_crashed_pages_are_not_reused(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    page, lease = pool.acquire_page()
+    page.send("Emulation.setUserAgentOverride", {"userAgent": "tainted/1.0"})
+    tainted = page.target_id
+    pool.release_page(page, lease)
+    page, lease = pool.acquire_page()
+    crashed = page.target_id
+    page.goto(site.url("/"))
+    page.crash()
+    pool.release_page(page, lease)
+    for _ in range(4):
+        page, lease = pool.acquire_page()
+        assert page.target_id not in (tainted, crashed)
+        assert page.evaluate("navigator.userAgent") != "tainted/1.0"
+        pool.release_page(page, lease)
+
+
+def test_event_handlers_do_not_outlive_the_lease(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    seen: list[str] = []
+    page, lease = pool.acquire_page()
+    page.on("Page.loadEventFired", lambda params: seen.append("first"))
+    page.goto(site.url("/"))
+    pool.release_page(page, lease)
+    count = len(seen)
+    for _ in range(2):
+        page, lease = pool.acquire_page()
+        page.goto(site.url("/"))
+        pool.release_page(page, lease)
+    assert len(seen) == count
+
+
+def test_page_open_is_recorded(fresh_pool: object) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    recorder = MetricsRecorder()
+    page, lease = pool.acquire_page(recorder)
+    pool.release_page(page, lease)
+    assert len(recorder.samples("page_open")) == 1
+    assert len(recorder.samples("startup")) == 1
+
+
+# -- isolation: one suite, both modes -------------------------------------------------
+
+WRITE = """(async () => {
+  document.cookie = 'c=1; max-age=3600';
+  localStorage.setItem('l', '1');
+  sessionStorage.setItem('s', '1');
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.open('db', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('store');
+    req.onsuccess = () => { req.result.close(); resolve(); };
+    req.onerror = () => reject(req.error);
+  });
+  const cache = await caches.open('cache');
+  await cache.put('/cached-entry', new Response('x'));
+  return true;
+})()"""
+
+READ = """(async () => ({
+  cookie: document.cookie,
+  local: localStorage.length,
+  session: sessionStorage.length,
+  idb: (await indexedDB.databases()).length,
+  caches: (await caches.keys()).length,
+  sw: (await navigator.serviceWorker.getRegistrations()).length,
+}))()"""
+
+CLEAN = {"cookie": "", "local": 0, "session": 0, "idb": 0, "caches": 0, "sw": 0}
+
+
+@pytest.mark.parametrize("isolation", ["reset", "context"])
+def test_nothing_a_test_leaves_is_visible_to_the_next(
+    fresh_pool: object, site: LocalSite, isolation: str
+) -> None:
+    pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
+    page, lease = pool.acquire_page()
+    for origin_url in (site.url, site.alt_url):
+        page.goto(origin_url("/sw"))
+        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        assert page.evaluate(WRITE)
+        assert page.evaluate(READ) != CLEAN
+    page.goto(site.url("/cacheable"))
+    hits = site.hits("/cached.js")
+    page.goto(site.url("/cacheable"))
+    assert site.hits("/cached.js") == hits, "precondition: the HTTP cache serves cached.js"
+    pool.release_page(page, lease)
+
+    page, lease = pool.acquire_page()
+    for origin_url in (site.url, site.alt_url):
+        page.goto(origin_url("/storage"))
+        assert page.evaluate(READ) == CLEAN, origin_url("/storage")
+    page.goto(site.url("/cacheable"))
+    assert site.hits("/cached.js") == hits + 1, "the HTTP cache leaked into the next test"
+    pool.release_page(page, lease)
