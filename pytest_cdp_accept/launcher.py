@@ -424,6 +424,15 @@ class BrowserProcess:
         remove_root(self.root)
 
 
+def kill_now(pid: int, root: Path) -> None:
+    """Synchronously SIGKILL a browser's group and helpers and remove its temp root."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    kill_processes_using([str(root)])
+    remove_root(root)
+
+
 async def spawn(
     executable: str,
     args: Sequence[str],

@@ -7,6 +7,7 @@ process's pool (created on first use, closed at the end of the run).
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,13 +133,18 @@ class CDPAccept:
     def pool(self, options: PoolOptions) -> SyncPool:
         if self._pool is None:
             self._pool = SyncPool(options)
+            atexit.register(self._pool.pool.kill_now)
         return self._pool
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
+    def close_pool(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             pool.close()
+            atexit.unregister(pool.pool.kill_now)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.close_pool()  # normally already closed by the cdp_pool fixture
 
 
 def _manager(config: pytest.Config) -> CDPAccept:
@@ -157,9 +163,13 @@ def cdp_pool_options(pytestconfig: pytest.Config) -> PoolOptions:
 
 
 @pytest.fixture(scope="session")
-def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> SyncPool:
+def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> Iterator[SyncPool]:
     """The process's browser pool (one per xdist worker); browsers start on first lease."""
-    return _manager(pytestconfig).pool(cdp_pool_options)
+    manager = _manager(pytestconfig)
+    yield manager.pool(cdp_pool_options)
+    # Closed here, at session teardown: an xdist worker reports "finished" after this
+    # and may be torn down before pytest_unconfigure has run to the end.
+    manager.close_pool()
 
 
 @pytest.fixture

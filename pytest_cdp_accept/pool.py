@@ -421,6 +421,15 @@ class BrowserPool:
 
     # -- shutdown -------------------------------------------------------------
 
+    def kill_now(self) -> None:
+        """Last resort, synchronous and loop-free: SIGKILL every browser we launched and
+        remove its temp root. For an interrupted :meth:`close` and for interpreter exit."""
+        self._closed = True
+        for pooled in list(self._browsers):
+            process = pooled.browser.process
+            if process is not None:
+                launcher.kill_now(process.pid, process.root)
+
     async def close(self) -> None:
         """Close every browser and wait for background chores; idempotent."""
         self._closed = True

@@ -246,6 +246,9 @@ class SyncPool(_Facade):
             return
         try:
             self._runner.run(self.pool.close())
+        except BaseException:
+            self.pool.kill_now()  # interrupted: never leave a browser behind
+            raise
         finally:
             if self._owns_runner:
                 self._runner.close()

@@ -1,0 +1,342 @@
+"""The plugin through real pytest runs (pytester, subprocess mode)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import processes_using, roots_in, short_tmp
+
+pytest_plugins = ["pytester"]
+
+BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url")
+
+
+@pytest.fixture
+def isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Browsers of the inner run get a private temp base, checked empty afterwards."""
+    with short_tmp() as base:
+        monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(base))
+        yield base
+        assert not processes_using(str(base)), "the inner run left a browser running"
+        assert not roots_in(base), "the inner run left a temp root behind"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*BASE_ARGS, *args, timeout=300)
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        def test_home(cdp_page, cdp_site):
+            nav = cdp_page.goto(cdp_site.url("/"))
+            assert nav.status == 200
+            assert cdp_page.evaluate("1+1") == 2
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+
+
+def test_plugin_is_silent_and_launches_nothing_for_other_tests(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    with_plugin = run(pytester)
+    with_plugin.assert_outcomes(passed=1)
+    without = run(pytester, "-p", "no:cdp_accept")
+    assert not roots_in(isolated)
+
+    def significant(lines: list[str]) -> list[str]:
+        # Only the plugin list (it names every installed plugin) and the timing may differ.
+        return [
+            line
+            for line in lines
+            if line.strip() and " in " not in line and not line.startswith("plugins:")
+        ]
+
+    assert significant(with_plugin.outlines) == significant(without.outlines)
+
+
+def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_isolation("context")
+        def test_marked():
+            pass
+        """
+    )
+    run(pytester, "--strict-markers").assert_outcomes(passed=1)
+    result = run(pytester, "--markers")
+    result.stdout.fnmatch_lines(["*cdp_isolation(mode)*"])
+
+
+def test_options_are_listed(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--help")
+    result.stdout.fnmatch_lines(
+        ["*--cdp-browser=*", "*--cdp-pool-size=*", "*--cdp-isolation=*", "*--cdp-endpoint=*"]
+    )
+
+
+def test_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncdp_isolation = sometimes\n")
+    pytester.makepyfile("def test_page(cdp_page):\n    pass\n")
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*cdp_isolation = 'sometimes': expected one of reset, context*"])
+    assert result.ret != 0
+
+
+def test_ini_is_the_fallback_and_the_option_wins(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makeini("[pytest]\ncdp_isolation = context\ncdp_pool_size = 2\n")
+    pytester.makepyfile(
+        """
+        def test_options(cdp_pool_options):
+            print("ISOLATION", cdp_pool_options.isolation, cdp_pool_options.size)
+        """
+    )
+    run(pytester, "-s").stdout.fnmatch_lines(["*ISOLATION context 2*"])
+    run(pytester, "-s", "--cdp-isolation=reset").stdout.fnmatch_lines(["*ISOLATION reset 2*"])
+
+
+def test_missing_browser_is_one_clear_error_per_test_and_no_hang(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_one(cdp_page):
+            pass
+
+        def test_two(cdp_page):
+            pass
+        """
+    )
+    result = run(pytester, "--cdp-browser=/no/such/chromium")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*/no/such/chromium*does not exist or is not executable*"])
+
+
+def test_both_isolation_modes_keep_tests_apart(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture(params=["reset", "context"])
+        def mode(request):
+            return request.param
+
+        def test_a_writes(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/storage"))
+            cdp_page.evaluate("localStorage.setItem('x', '1'); document.cookie = 'y=1'; 1")
+
+        def test_b_reads(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/storage"))
+            assert cdp_page.evaluate("localStorage.length") == 0
+            assert cdp_page.evaluate("document.cookie") == ""
+
+        @pytest.mark.cdp_isolation("context")
+        def test_c_context_marker(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/storage"))
+            assert cdp_page.evaluate("localStorage.length") == 0
+        """
+    )
+    run(pytester).assert_outcomes(passed=3)
+    run(pytester, "--cdp-isolation=context").assert_outcomes(passed=3)
+
+
+def test_a_test_that_kills_its_browser_does_not_hurt_the_next(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_kill(cdp_browser):
+            cdp_browser.kill()
+
+        def test_crash(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+            cdp_page.crash()
+
+        def test_next(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+
+        def test_browser_pages_are_closed(cdp_browser, cdp_site):
+            page = cdp_browser.new_page()
+            assert page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_failures_name_their_cause(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        def test_status(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/status/500"))
+
+        def test_never(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/never"), timeout=1)
+
+        def test_after(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*HTTPStatusError: navigation to http://127.0.0.1:*/status/500 failed: HTTP 500*",
+            "*NavigationTimeoutError: navigation to *never failed: 'load' not reached within 1 s*",
+        ]
+    )
+
+
+def test_async_twin_without_an_asyncio_plugin(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+
+        def test_async(cdp_async_page, cdp_site):
+            async def body():
+                nav = await cdp_async_page.goto(cdp_site.url("/"))
+                assert nav.status == 200
+                assert await cdp_async_page.evaluate("6 * 7") == 42
+            asyncio.run(body())
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_metrics_fixture_records_engine_and_user_samples(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_metrics(cdp_page, cdp_site, cdp_metrics):
+            cdp_page.goto(cdp_site.url("/"))
+            with cdp_metrics.timer("checkout"):
+                cdp_page.evaluate("1")
+            cdp_metrics.record("custom", 5)
+            assert len(cdp_metrics.samples("navigation")) == 1
+            assert len(cdp_metrics.samples("page_open")) == 1
+            assert len(cdp_metrics.samples("checkout")) == 1
+            assert cdp_metrics.samples("custom") == [5.0]
+            assert cdp_metrics.samples("command")
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_xdist_workers_each_have_their_own_pool(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_nav(cdp_page, cdp_site, i):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+            print("WORKER", os.environ.get("PYTEST_XDIST_WORKER"), cdp_page.browser_pid)
+        """
+    )
+    result = run(pytester, "-n", "2")
+    result.assert_outcomes(passed=6)
+
+
+def test_remote_endpoint_option(pytester: pytest.Pytester, isolated: Path, tmp_path: Path) -> None:
+    from pytest_cdp_accept import launcher
+
+    with short_tmp() as profile_base:
+        profile = profile_base / "profile"
+        args = [a for a in launcher.default_args() if "remote-debugging-port" not in a]
+        proc = subprocess.Popen(
+            [
+                launcher.find_browser(),
+                *args,
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": str(profile_base)},
+        )
+        try:
+            port_file = profile / "DevToolsActivePort"
+            deadline = time.monotonic() + 30
+            while not (port_file.exists() and port_file.read_text().strip()):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            port = port_file.read_text().split()[0]
+            pytester.makepyfile(
+                """
+                def test_remote(cdp_page, cdp_site):
+                    assert cdp_page.browser_pid is None
+                    assert cdp_page.goto(cdp_site.url("/")).status == 200
+                """
+            )
+            run(pytester, f"--cdp-endpoint=http://127.0.0.1:{port}").assert_outcomes(passed=1)
+            assert proc.poll() is None
+        finally:
+            os.killpg(proc.pid, 9)
+            proc.wait(10)
+
+
+# -- hygiene: killed browsers, killed runs ---------------------------------------------
+
+
+def test_a_killed_pytest_run_leaves_no_browser_and_the_next_run_sweeps(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        test_hang="""
+        import time
+
+        def test_hang(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+            print("BROWSER-READY", flush=True)
+            time.sleep(120)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *BASE_ARGS, "-s", "test_hang.py"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stdout:
+            if "BROWSER-READY" in line:
+                break
+            assert time.monotonic() < deadline, "the inner run never got its browser"
+        assert processes_using(str(isolated)), "precondition: a browser is running"
+        proc.kill()  # SIGKILL: no cleanup code of ours runs
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while processes_using(str(isolated)):
+        assert time.monotonic() < deadline, "a browser outlived its killed pytest process"
+        time.sleep(0.1)
+    assert roots_in(isolated), "precondition: the killed run could not clean its temp root"
+
+    pytester.makepyfile(test_next="def test_next(cdp_page):\n    pass\n")
+    run(pytester, "test_next.py").assert_outcomes(passed=1)
+    assert not roots_in(isolated), "the next run did not sweep the dead run's temp root"
