@@ -198,7 +198,9 @@ class Page:
         self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
         return result
 
-    async def evaluate(self, expression: str, *, timeout: float | None = None) -> Any:
+    async def evaluate(
+        self, expression: str, *, timeout: float | None = None, record: bool = True
+    ) -> Any:
         """Evaluate a JavaScript expression (promises are awaited) and return its value."""
         start = time.perf_counter()
         result = await self.session.send(
@@ -206,7 +208,8 @@ class Page:
             {"expression": expression, "returnByValue": True, "awaitPromise": True},
             timeout=timeout,
         )
-        self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
+        if record:
+            self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
         return _evaluate_value(expression, result)
 
     async def metrics(self) -> dict[str, float]:
@@ -285,6 +288,7 @@ class Page:
             value = await self.evaluate(
                 "JSON.stringify(performance.getEntriesByType('navigation')[0] || {})",
                 timeout=5,
+                record=False,
             )
             data = json.loads(value) if isinstance(value, str) else {}
             return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}

@@ -8,16 +8,22 @@ process's pool (created on first use, closed at the end of the run).
 from __future__ import annotations
 
 import atexit
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from .errors import CDPAcceptError
+from .fleet import Fleet, SyncFleet
+from .gate import MARKER_HELP, MARKERS, GateSpec, judge, session_gates, spec_for
 from .metrics import MetricsRecorder
 from .pool import ISOLATION_MODES, Isolation, PoolOptions
+from .probe import TestProbe
+from .report import Results
 from .site import LocalSite
 from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
+from .thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 
 PLUGIN_NAME = "cdp_accept_manager"
 
@@ -62,6 +68,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="extra browser switch for launched browsers; repeatable",
     )
     parser.addini("cdp_browser_args", "extra browser switches, one per line", type="linelist")
+    group.addoption(
+        "--cdp-threshold-factor",
+        dest="cdp_threshold_factor",
+        type=float,
+        default=None,
+        help="multiply every time threshold by this (slow runners), e.g. 1.5",
+    )
+    parser.addini("cdp_threshold_factor", "multiply every time threshold by this", default=None)
+    group.addoption(
+        "--cdp-record-only",
+        dest="cdp_record_only",
+        action="store_const",
+        const=True,
+        default=None,
+        help="measure and report, never fail a test or the run on a threshold",
+    )
+    parser.addini("cdp_record_only", "measure and report only (true/false)", default=None)
+    group.addoption(
+        "--cdp-preset",
+        dest="cdp_preset",
+        default=None,
+        choices=("acceptance",),
+        help="session gates of a preset: 'acceptance' (the reference targets)",
+    )
+    parser.addini("cdp_preset", "session gates of a preset: acceptance", default=None)
+    parser.addini(
+        "cdp_gates",
+        "session gates, one 'metric: threshold' per line, over the whole run",
+        default=None,
+    )
+    group.addoption(
+        "--cdp-json",
+        dest="cdp_json",
+        default=None,
+        metavar="PATH",
+        help="write every sample and verdict as versioned JSON",
+    )
+    parser.addini("cdp_json", "path of the JSON report", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +113,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "cdp_isolation(mode): page isolation for this test's cdp_page: 'reset' or 'context'",
     )
+    for help_text in MARKER_HELP.values():
+        config.addinivalue_line("markers", help_text)
     config.pluginmanager.register(CDPAccept(config), PLUGIN_NAME)
 
 
@@ -124,11 +170,29 @@ def pool_options_from_config(config: pytest.Config) -> PoolOptions:
 
 
 class CDPAccept:
-    """Per-process state: the pool (lazy) and the recorders of the tests that ran."""
+    """Per-process state: the pool (lazy), the gates, and the run's results."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._pool: SyncPool | None = None
+        self.results = Results()
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.is_worker = hasattr(config, "workerinput")
+        factor = _convert("cdp_threshold_factor", _setting(config, "cdp_threshold_factor"), float)
+        if factor is not None and factor <= 0:
+            raise pytest.UsageError(f"--cdp-threshold-factor {factor} must be > 0")
+        self.factor = factor or 1.0
+        record_only = _setting(config, "cdp_record_only")
+        self.record_only = str(record_only).lower() in ("1", "true", "yes", "on")
+        try:
+            self.gates: list[Threshold] = session_gates(
+                config.getini("cdp_gates") or None, _setting(config, "cdp_preset")
+            )
+        except ThresholdSyntaxError as exc:
+            raise pytest.UsageError(f"cdp_gates / --cdp-preset: {exc}") from None
+        self.session_failed = False
+
+    # -- the pool ---------------------------------------------------------------
 
     def pool(self, options: PoolOptions) -> SyncPool:
         if self._pool is None:
@@ -139,12 +203,120 @@ class CDPAccept:
     def close_pool(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            stats = pool.pool.stats
+            self.results.count("browsers_launched", stats.browsers_launched)
+            self.results.count("pages_opened", stats.pages_opened)
             pool.close()
             atexit.unregister(pool.pool.kill_now)
+
+    # -- collection: bad markers are usage errors ---------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers() if m.name in MARKERS]
+            if not markers:
+                continue
+            try:
+                item.stash[GATE_KEY] = spec_for(markers)
+            except ThresholdSyntaxError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+    # -- the test: measure, then judge --------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        spec = item.stash.get(GATE_KEY, None)
+        probe = item.stash.get(PROBE_KEY, None)
+        if spec is None or probe is None:
+            return (yield)
+        if "peak" in spec.memory:
+            probe.start_peak()
+        try:
+            result = yield
+        finally:
+            probe.stop_peak()
+        self._measure_after_body(spec, probe)
+        verdicts = judge(spec.thresholds, _by_metric(probe.recorder), self.factor)
+        self.results.add_verdicts("test", item.nodeid, verdicts)
+        failed = [v for v in verdicts if not v.passed]
+        if failed and not self.record_only:
+            lines = "\n".join(f"  {v.line()}" for v in verdicts)
+            pytest.fail(
+                f"cdp-accept: {len(failed)} of {len(verdicts)} thresholds missed:\n{lines}",
+                pytrace=False,
+            )
+        return result
+
+    def _measure_after_body(self, spec: GateSpec, probe: TestProbe) -> None:
+        probe.measure_fleet()
+        if "idle" in spec.memory:
+            probe.measure_idle()
+        if "js_heap" in spec.memory:
+            probe.measure_js_heap()
+
+    def test_finished(self, item: pytest.Item, recorder: MetricsRecorder) -> None:
+        samples = recorder.all_samples()
+        self.results.add_samples(item.nodeid, self.worker, samples)
+        for metric, values in _by_metric(recorder).items():
+            stat = "p95" if len(values) > 1 else "value"
+            item.user_properties.append(
+                (f"cdp.{metric}.{stat}", round(compute_stat(stat, values), 3))
+            )
+
+    # -- the run: merge workers, session gates, outputs ---------------------------
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+        if output:
+            self.results.merge_wire(output)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.close_pool()
+        if self.is_worker:
+            self.config.workeroutput[WORKER_OUTPUT] = self.results.to_wire()  # type: ignore[attr-defined]
+            return
+        if self.gates:
+            verdicts: list[Verdict] = judge(self.gates, self.results.by_metric(), self.factor)
+            self.results.add_verdicts("session", "", verdicts)
+            self.session_failed = any(not v.passed for v in verdicts)
+            if self.session_failed and not self.record_only and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        path = _setting(self.config, "cdp_json")
+        if path:
+            self.results.write_json(path, {"factor": self.factor, "record_only": self.record_only})
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not (self.results.samples or self.results.verdicts):
+            return
+        title = "cdp-accept"
+        if self.factor != 1.0:
+            title += f" (time thresholds x{self.factor:g})"
+        if self.record_only:
+            title += " (record only)"
+        terminalreporter.write_sep("=", title)
+        for line in self.results.summary_lines():
+            terminalreporter.write_line(line)
+        if self.session_failed:
+            verb = "would fail" if self.record_only else "failed"
+            terminalreporter.write_line(f"  the run {verb}: a session gate was missed")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.close_pool()  # normally already closed by the cdp_pool fixture
+
+
+GATE_KEY = pytest.StashKey[GateSpec]()
+PROBE_KEY = pytest.StashKey[TestProbe]()
+WORKER_OUTPUT = "cdp_accept_results"
+
+
+def _by_metric(recorder: MetricsRecorder) -> dict[str, list[float]]:
+    grouped: dict[str, list[float]] = {}
+    for sample in recorder.all_samples():
+        grouped.setdefault(sample.name, []).append(sample.value)
+    return grouped
 
 
 def _manager(config: pytest.Config) -> CDPAccept:
@@ -173,9 +345,16 @@ def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> Iter
 
 
 @pytest.fixture
-def cdp_metrics() -> MetricsRecorder:
+def cdp_metrics(request: pytest.FixtureRequest) -> Iterator[MetricsRecorder]:
     """This test's recorder: ``timer(name)``, ``record(name, value)``, ``samples(name)``."""
-    return MetricsRecorder()
+    recorder = MetricsRecorder()
+    request.node.stash[PROBE_KEY] = TestProbe(recorder)
+    yield recorder
+    _manager(request.config).test_finished(request.node, recorder)
+
+
+def _probe(request: pytest.FixtureRequest) -> TestProbe:
+    return request.node.stash[PROBE_KEY]  # type: ignore[no-any-return]
 
 
 def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
@@ -196,6 +375,7 @@ def cdp_page(
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    _probe(request).use(page._runner, lease.page.browser, lease.page)
     try:
         yield page
     finally:
@@ -208,6 +388,7 @@ def cdp_async_page(
 ) -> Iterator[AsyncPage]:
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    _probe(request).use(page._runner, lease.page.browser, lease.page)
     try:
         yield AsyncPage(page._runner, lease.page)
     finally:
@@ -215,13 +396,48 @@ def cdp_async_page(
 
 
 @pytest.fixture
-def cdp_browser(cdp_pool: SyncPool, cdp_metrics: MetricsRecorder) -> Iterator[SyncBrowser]:
+def cdp_browser(
+    request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
+) -> Iterator[SyncBrowser]:
     """A browser leased from the pool; pages it opens close at teardown; replaced if it died."""
     browser = cdp_pool.acquire_browser(cdp_metrics)
+    probe = _probe(request)
+    probe.use(browser._runner, browser._browser)
+    browser.on_new_page = lambda page: probe.use(browser._runner, page.browser, page)
     try:
         yield browser
     finally:
         cdp_pool.release_browser(browser)
+
+
+@pytest.fixture
+def cdp_fleet(
+    request: pytest.FixtureRequest,
+    cdp_pool: SyncPool,
+    cdp_pool_options: PoolOptions,
+    cdp_metrics: MetricsRecorder,
+) -> Iterator[SyncFleet]:
+    """With ``cdp_concurrency(browsers=N, pages=M)``: N browsers and M pages, all live."""
+    spec = request.node.stash.get(GATE_KEY, None)
+    if spec is None or spec.fleet is None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: cdp_fleet needs @pytest.mark.cdp_concurrency(browsers=N, "
+            "pages=M)"
+        )
+    runner = cdp_pool._runner
+    fleet = Fleet(cdp_pool_options, cdp_metrics)
+    probe = _probe(request)
+    try:
+        runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))
+        for page in fleet.pages:
+            probe.use(runner, page.browser, page)
+        probe.fleet = fleet
+        results = _manager(request.config).results
+        results.count("browsers_launched", len(fleet.browsers))
+        results.count("pages_opened", len(fleet.pages))
+        yield SyncFleet(runner, fleet)
+    finally:
+        runner.run(fleet.close())
 
 
 @pytest.fixture(scope="session")

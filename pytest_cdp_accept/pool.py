@@ -282,9 +282,9 @@ class BrowserPool:
         isolation = isolation or self.options.isolation
         if isolation not in ISOLATION_MODES:
             raise UsageError(f"isolation {isolation!r}: expected one of reset, context")
-        start = time.perf_counter()
         for attempt in range(3):
             pooled = await self._choose_browser(recorder)
+            start = time.perf_counter()  # launches are recorded as startup, not here
             try:
                 if isolation == "context":
                     context_id, page = await self._context_page(pooled)

@@ -163,6 +163,7 @@ class SyncBrowser(_Facade):
         self._pool = pool
         self._pooled = pooled
         self._opened: list[Page] = []
+        self.on_new_page: Callable[[Page], None] | None = None
 
     def __repr__(self) -> str:
         return repr(self._pooled.browser).replace("<Browser", "<SyncBrowser", 1)
@@ -190,6 +191,8 @@ class SyncBrowser(_Facade):
         """Open a page; it is closed when this browser goes back to the pool."""
         page = self._runner.run(self._browser.new_page())
         self._opened.append(page)
+        if self.on_new_page is not None:
+            self.on_new_page(page)
         return SyncPage(self._runner, page)
 
     def memory(self) -> MemoryInfo:

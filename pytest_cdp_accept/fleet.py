@@ -1,0 +1,130 @@
+"""A fleet: N browsers and M pages brought up at once, for concurrency gates.
+
+The fleet launches its own browsers (the pool stays as it is), all in
+parallel, then opens the pages spread evenly over them, all in parallel, and
+records how long that took (``fleet.startup``) along with every launch
+(``startup``) and page (``page_open``). :meth:`SyncFleet.map` runs a function
+on every page at once, from one thread per page (the sync API is
+thread-safe), and returns the results in page order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from . import launcher
+from .browser import Browser, Page
+from .errors import CDPAcceptError, UsageError
+from .metrics import NULL_RECORDER, Recorder
+from .pool import PoolOptions
+from .sync import LoopThread, SyncPage
+
+T = TypeVar("T")
+
+
+class Fleet:
+    """The asyncio side: launch, open, check, close."""
+
+    def __init__(self, options: PoolOptions, recorder: Recorder = NULL_RECORDER) -> None:
+        self.options = options
+        self.recorder = recorder
+        self.browsers: list[Browser] = []
+        self.pages: list[Page] = []
+        self.startup_ms = 0.0
+
+    async def up(self, browsers: int, pages: int) -> None:
+        if browsers < 1 or pages < browsers:
+            raise UsageError(f"a fleet needs 1 <= browsers <= pages, got {browsers}/{pages}")
+        if self.options.endpoints:
+            raise UsageError("cdp_fleet launches its own browsers; it cannot use --cdp-endpoint")
+        executable = launcher.find_browser(self.options.executable)
+        start = time.perf_counter()
+        launches = await asyncio.gather(
+            *(
+                Browser.launch(
+                    executable,
+                    args=self.options.args,
+                    launch_timeout=self.options.launch_timeout,
+                    command_timeout=self.options.command_timeout,
+                    navigation_timeout=self.options.navigation_timeout,
+                )
+                for _ in range(browsers)
+            ),
+            return_exceptions=True,
+        )
+        self.browsers = [b for b in launches if isinstance(b, Browser)]
+        failures = [e for e in launches if isinstance(e, BaseException)]
+        if failures:
+            raise failures[0]
+        for browser in self.browsers:
+            self.recorder.record("startup", browser.startup_ms)
+
+        async def open_page(browser: Browser) -> Page:
+            opened = time.perf_counter()
+            page = await browser.new_page()
+            page.recorder = self.recorder
+            self.recorder.record("page_open", (time.perf_counter() - opened) * 1000.0)
+            return page
+
+        self.pages = list(
+            await asyncio.gather(*(open_page(self.browsers[i % browsers]) for i in range(pages)))
+        )
+        self.startup_ms = (time.perf_counter() - start) * 1000.0
+        self.recorder.record("fleet.startup", self.startup_ms)
+
+    def health(self) -> tuple[int, int]:
+        """(browsers alive, pages alive)."""
+        alive = [b for b in self.browsers if b.is_alive()]
+        pages = [p for p in self.pages if p.browser in alive and not p.crashed and not p.closed]
+        return len(alive), len(pages)
+
+    async def close(self) -> None:
+        browsers, self.browsers = self.browsers, []
+        with contextlib.suppress(CDPAcceptError):
+            await asyncio.gather(*(b.close() for b in browsers), return_exceptions=True)
+
+
+class SyncFleet:
+    """``cdp_fleet``: the browsers and pages of a :class:`Fleet`, blocking API."""
+
+    def __init__(self, runner: LoopThread, fleet: Fleet) -> None:
+        self._runner = runner
+        self._fleet = fleet
+        self.pages = [SyncPage(runner, page) for page in fleet.pages]
+
+    def __repr__(self) -> str:
+        alive, pages = self._fleet.health()
+        return f"<SyncFleet browsers={alive}/{len(self._fleet.browsers)} pages={pages}>"
+
+    @property
+    def browsers(self) -> Sequence[Browser]:
+        return tuple(self._fleet.browsers)
+
+    @property
+    def startup_ms(self) -> float:
+        return self._fleet.startup_ms
+
+    def map(self, fn: Callable[[SyncPage], T]) -> list[T]:
+        """Run ``fn(page)`` on every page at once; results in page order.
+
+        Every call runs to its end; then the first failure (in page order), if
+        any, is raised.
+        """
+        with ThreadPoolExecutor(max_workers=len(self.pages), thread_name_prefix="fleet") as pool:
+            futures = [pool.submit(fn, page) for page in self.pages]
+            errors = [f.exception() for f in futures]
+        failed = [e for e in errors if e is not None]
+        if failed:
+            first = failed[0]
+            if hasattr(first, "add_note"):
+                first.add_note(f"cdp_fleet.map: {len(failed)} of {len(self.pages)} pages failed")
+            raise first
+        return [f.result() for f in futures]
+
+    def health(self) -> tuple[int, int]:
+        return self._fleet.health()

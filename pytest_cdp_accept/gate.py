@@ -1,0 +1,205 @@
+"""The gate: what each marker asks for, and whether the samples meet it.
+
+Markers are plain functions in one table (as in pytest-memray): each takes
+the marker's arguments and returns a :class:`GateSpec` (thresholds plus the
+settings the plugin needs to set the test up), or raises
+:class:`~pytest_cdp_accept.thresholds.ThresholdSyntaxError` naming the keyword
+and the fragment. Nothing here knows pytest or CDP.
+
+Metric names (the same in markers, session gates, reports and JSON):
+
+=====================  ======================================================
+``startup``            each browser launch the test caused or waited for (ms)
+``page_open``          time to hand the test a ready page (ms)
+``navigation``         each user ``goto`` (ms)
+``command``            each user ``evaluate`` / ``send`` round trip (ms)
+``memory.idle``        PSS of the test's browsers after the body settled (MB)
+``memory.peak``        highest PSS sampled while the body ran (MB)
+``memory.js_heap``     largest JS heap of the test's pages after the body (MB)
+``fleet.browsers``     browsers of ``cdp_fleet`` alive after the body
+``fleet.pages``        pages of ``cdp_fleet`` alive after the body
+``fleet.startup``      time to bring the whole fleet up (ms)
+anything else          what the test records with ``cdp_metrics`` (latency, ms)
+=====================  ======================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .thresholds import (
+    ACCEPTANCE_PRESET,
+    Threshold,
+    ThresholdSyntaxError,
+    Verdict,
+    evaluate,
+    parse_gates,
+    parse_thresholds,
+)
+
+BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command")
+METRIC_KINDS: dict[str, str] = {
+    "memory.idle": "memory",
+    "memory.peak": "memory",
+    "memory.js_heap": "memory",
+    "fleet.browsers": "count",
+    "fleet.pages": "count",
+    "fleet.startup": "latency",
+    "stress.success": "rate",
+    "recovery.success": "rate",
+    "leaks.js_heap": "growth",
+    "leaks.dom_nodes": "growth",
+}
+
+
+def kind_of(metric: str) -> str:
+    """The kind of a metric; anything not listed is a latency in ms."""
+    return METRIC_KINDS.get(metric, "latency")
+
+
+@dataclass(frozen=True)
+class FleetRequest:
+    browsers: int
+    pages: int
+    within_ms: float | None
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """What one marker asks of a test."""
+
+    thresholds: tuple[Threshold, ...] = ()
+    memory: frozenset[str] = frozenset()
+    """Which memory figures to measure: any of idle, peak, js_heap."""
+    fleet: FleetRequest | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: GateSpec) -> GateSpec:
+        return GateSpec(
+            self.thresholds + other.thresholds,
+            self.memory | other.memory,
+            other.fleet or self.fleet,
+            {**self.settings, **other.settings},
+        )
+
+
+def _no_positional(marker: str, args: Sequence[Any]) -> None:
+    if args:
+        raise ThresholdSyntaxError(
+            f'{marker} takes keyword arguments only (metric="threshold"), got {args!r}'
+        )
+
+
+def _unknown(marker: str, kwargs: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ThresholdSyntaxError(
+            f"{marker}: unknown keyword {unknown[0]!r}; allowed: {', '.join(allowed)}"
+        )
+
+
+def _positive_int(marker: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ThresholdSyntaxError(f"{marker}: {name}={value!r} must be a whole number >= 1")
+    return value
+
+
+def latency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_latency(navigation="p95<500ms", checkout="p99<800ms", ...)``."""
+    _no_positional("cdp_latency", args)
+    if not kwargs:
+        raise ThresholdSyntaxError(
+            'cdp_latency needs at least one metric=threshold, e.g. navigation="p95<500ms"'
+        )
+    thresholds: list[Threshold] = []
+    for metric, spec in kwargs.items():
+        thresholds += parse_thresholds(metric, spec, "latency")
+    return GateSpec(tuple(thresholds))
+
+
+def memory_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_memory(idle="<500MB", peak="<800MB", js_heap="<50MB")``."""
+    _no_positional("cdp_memory", args)
+    allowed = ("idle", "peak", "js_heap")
+    _unknown("cdp_memory", kwargs, allowed)
+    if not kwargs:
+        raise ThresholdSyntaxError(f"cdp_memory needs one of {', '.join(allowed)}")
+    thresholds: list[Threshold] = []
+    for name, spec in kwargs.items():
+        thresholds += parse_thresholds(f"memory.{name}", spec, "memory")
+    return GateSpec(tuple(thresholds), memory=frozenset(kwargs))
+
+
+def concurrency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_concurrency(browsers=10, pages=50, within="30s")``: used with ``cdp_fleet``."""
+    _no_positional("cdp_concurrency", args)
+    _unknown("cdp_concurrency", kwargs, ("browsers", "pages", "within"))
+    browsers = _positive_int("cdp_concurrency", "browsers", kwargs.get("browsers", 1))
+    pages = _positive_int("cdp_concurrency", "pages", kwargs.get("pages", browsers))
+    if pages < browsers:
+        raise ThresholdSyntaxError(
+            f"cdp_concurrency: pages={pages} is fewer than browsers={browsers}; "
+            "every browser gets at least one page"
+        )
+    thresholds = [
+        parse_thresholds("fleet.browsers", f"value>={browsers}", "count")[0],
+        parse_thresholds("fleet.pages", f"value>={pages}", "count")[0],
+    ]
+    within_ms = None
+    if "within" in kwargs:
+        within = parse_thresholds("fleet.startup", kwargs["within"], "latency")
+        if len(within) != 1 or within[0].op not in ("<", "<="):
+            raise ThresholdSyntaxError(
+                f'cdp_concurrency: within={kwargs["within"]!r} must be one time limit like "30s"'
+            )
+        within_ms = within[0].value
+        thresholds.append(replace(within[0], stat="max"))
+    return GateSpec(tuple(thresholds), fleet=FleetRequest(browsers, pages, within_ms))
+
+
+MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
+    "cdp_latency": latency_marker,
+    "cdp_memory": memory_marker,
+    "cdp_concurrency": concurrency_marker,
+}
+
+MARKER_HELP = {
+    "cdp_latency": 'cdp_latency(navigation="p95<500ms", startup="max<3s", <your metric>=...): '
+    "latency thresholds (ms) on built-in and recorded metrics",
+    "cdp_memory": 'cdp_memory(idle="<500MB", peak="<800MB", js_heap="<50MB"): browser '
+    "process-tree PSS after the body settles / sampled peak, per-page JS heap",
+    "cdp_concurrency": 'cdp_concurrency(browsers=10, pages=50, within="30s"): bring up the '
+    "cdp_fleet completely and in time, healthy through the body",
+}
+
+
+def spec_for(markers: Sequence[tuple[str, Sequence[Any], Mapping[str, Any]]]) -> GateSpec:
+    """Merge the gate specs of a test's markers (name, args, kwargs)."""
+    spec = GateSpec()
+    for name, args, kwargs in markers:
+        spec = spec.merge(MARKERS[name](args, kwargs))
+    return spec
+
+
+def judge(
+    thresholds: Sequence[Threshold],
+    samples: Mapping[str, Sequence[float]],
+    factor: float = 1.0,
+) -> list[Verdict]:
+    """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric."""
+    return [evaluate(t.scaled(factor), samples.get(t.metric, ())) for t in thresholds]
+
+
+def session_gates(ini_text: str | None, preset: str | None) -> list[Threshold]:
+    """The run's gates: ini ``cdp_gates`` lines plus ``--cdp-preset``."""
+    gates: list[Threshold] = []
+    if preset:
+        if preset != "acceptance":
+            raise ThresholdSyntaxError(f"--cdp-preset {preset!r}: the only preset is 'acceptance'")
+        for metric, text, kind in ACCEPTANCE_PRESET:
+            gates += parse_thresholds(metric, text, kind)
+    if ini_text:
+        gates += parse_gates(ini_text, METRIC_KINDS)
+    return gates

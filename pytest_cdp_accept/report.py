@@ -1,0 +1,187 @@
+"""What a run measured and decided: collected per process, merged across
+xdist workers, written as JSON and summed up for the terminal.
+
+Nothing here knows CDP; the only pytest-facing output is plain text lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .gate import kind_of
+from .metrics import Sample
+from .thresholds import Verdict, compute_stat, format_value
+
+SCHEMA = "pytest-cdp-accept/1"
+SUMMARY_STATS = ("min", "med", "p95", "p99", "max")
+UNITS = {"latency": "ms", "memory": "MB", "count": "", "rate": "%", "growth": "KB/run"}
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    metric: str
+    value: float
+    test: str
+    worker: str
+    time: float
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    scope: str  # "test" or "session"
+    test: str
+    metric: str
+    threshold: str
+    measured: float | None
+    n: int
+    passed: bool
+    weak: bool
+    line: str
+
+    @classmethod
+    def of(cls, verdict: Verdict, scope: str, test: str) -> VerdictRecord:
+        return cls(
+            scope,
+            test,
+            verdict.threshold.metric,
+            verdict.threshold.describe(),
+            verdict.measured,
+            verdict.n,
+            verdict.passed,
+            verdict.weak,
+            verdict.line(),
+        )
+
+
+@dataclass
+class Results:
+    """Samples and verdicts of a run (or of one xdist worker)."""
+
+    samples: list[SampleRecord] = field(default_factory=list)
+    verdicts: list[VerdictRecord] = field(default_factory=list)
+    counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add_samples(self, test: str, worker: str, samples: Iterable[Sample]) -> None:
+        self.samples += [SampleRecord(s.name, s.value, test, worker, s.time) for s in samples]
+
+    def add_verdicts(self, scope: str, test: str, verdicts: Iterable[Verdict]) -> None:
+        self.verdicts += [VerdictRecord.of(v, scope, test) for v in verdicts]
+
+    def count(self, name: str, value: float) -> None:
+        self.counters[name] += value
+
+    def by_metric(self) -> dict[str, list[float]]:
+        grouped: dict[str, list[float]] = defaultdict(list)
+        for sample in self.samples:
+            grouped[sample.metric].append(sample.value)
+        return dict(grouped)
+
+    # -- xdist ------------------------------------------------------------------
+
+    def to_wire(self) -> str:
+        """A string for ``workeroutput`` (execnet carries only plain data)."""
+        return json.dumps(
+            {
+                "samples": [asdict(s) for s in self.samples],
+                "verdicts": [asdict(v) for v in self.verdicts],
+                "counters": dict(self.counters),
+            }
+        )
+
+    def merge_wire(self, text: str) -> None:
+        data = json.loads(text)
+        self.samples += [SampleRecord(**s) for s in data["samples"]]
+        self.verdicts += [VerdictRecord(**v) for v in data["verdicts"]]
+        for name, value in data["counters"].items():
+            self.counters[name] += value
+
+    # -- output -------------------------------------------------------------------
+
+    def to_json(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "created": time.time(),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+            },
+            "counters": dict(self.counters),
+            "metrics": {
+                metric: _stats(values, kind_of(metric))
+                for metric, values in sorted(self.by_metric().items())
+            },
+            "verdicts": [asdict(v) for v in self.verdicts],
+            "samples": [asdict(s) for s in self.samples],
+            **(extra or {}),
+        }
+
+    def write_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.to_json(extra), indent=1))
+
+    def summary_lines(self) -> list[str]:
+        """The terminal summary: a table per metric, then every verdict, then session figures."""
+        lines: list[str] = []
+        grouped = self.by_metric()
+        if grouped:
+            width = max(12, *(len(m) for m in grouped))
+            header = f"  {'metric':<{width}} {'n':>6}" + "".join(f" {s:>11}" for s in SUMMARY_STATS)
+            lines.append(header)
+            for metric in sorted(grouped):
+                values = grouped[metric]
+                kind = kind_of(metric)
+                unit = UNITS.get(kind, "")
+                row = f"  {metric:<{width}} {len(values):>6}"
+                for stat in SUMMARY_STATS:
+                    row += f" {format_value(compute_stat(stat, values), unit):>11}"
+                lines.append(row)
+        failed = [v for v in self.verdicts if not v.passed]
+        test_verdicts = [v for v in self.verdicts if v.scope == "test"]
+        if test_verdicts:
+            lines.append("")
+            passed = len(test_verdicts) - sum(1 for v in test_verdicts if not v.passed)
+            lines.append(f"  test thresholds: {passed} of {len(test_verdicts)} met")
+            for verdict in test_verdicts:
+                if not verdict.passed or verdict.weak:
+                    lines.append(f"    {verdict.line}  [{verdict.test}]")
+        session_verdicts = [v for v in self.verdicts if v.scope == "session"]
+        if session_verdicts:
+            lines.append("")
+            lines.append("  session gates:")
+            lines += [f"    {v.line}" for v in session_verdicts]
+        figures = self.session_figures()
+        if figures:
+            lines.append("")
+            lines.append("  session: " + ", ".join(figures))
+        if failed:
+            lines.append("")
+            lines.append(f"  {len(failed)} threshold(s) missed")
+        return lines
+
+    def session_figures(self) -> list[str]:
+        grouped = self.by_metric()
+        figures = []
+        if self.counters.get("browsers_launched"):
+            figures.append(f"browsers launched {int(self.counters['browsers_launched'])}")
+        if grouped.get("startup"):
+            figures.append(f"startup med {compute_stat('med', grouped['startup']):.0f} ms")
+        if self.counters.get("pages_opened"):
+            figures.append(f"pages opened {int(self.counters['pages_opened'])}")
+        memory = grouped.get("memory.peak", []) + grouped.get("memory.idle", [])
+        if memory:
+            figures.append(f"peak memory {max(memory):.0f} MB PSS")
+        return figures
+
+
+def _stats(values: Sequence[float], kind: str) -> dict[str, float]:
+    return {"n": len(values), **{s: compute_stat(s, values) for s in (*SUMMARY_STATS, "avg")}}
