@@ -26,7 +26,7 @@ anything else          what the test records with ``cdp_metrics`` (latency, ms)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .thresholds import (
@@ -51,12 +51,23 @@ METRIC_KINDS: dict[str, str] = {
     "recovery.success": "rate",
     "leaks.js_heap": "growth",
     "leaks.dom_nodes": "growth",
+    "stress.run": "latency",
+    "recovery.time": "latency",
 }
+
+
+KIND_UNITS = {"latency": "ms", "memory": "MB", "count": "", "rate": "%", "growth": "KB/run"}
+METRIC_UNITS = {"leaks.dom_nodes": "/run"}
 
 
 def kind_of(metric: str) -> str:
     """The kind of a metric; anything not listed is a latency in ms."""
     return METRIC_KINDS.get(metric, "latency")
+
+
+def unit_of(metric: str) -> str:
+    """The unit samples of a metric are recorded in."""
+    return METRIC_UNITS.get(metric, KIND_UNITS[kind_of(metric)])
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,26 @@ class FleetRequest:
 
 
 @dataclass(frozen=True)
+class StressRequest:
+    runs: int
+    concurrency: int
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class RecoveryRequest:
+    crashes: int
+    kind: str
+    within_ms: float
+
+
+@dataclass(frozen=True)
+class LeaksRequest:
+    runs: int
+    warmup: int
+
+
+@dataclass(frozen=True)
 class GateSpec:
     """What one marker asks of a test."""
 
@@ -74,15 +105,34 @@ class GateSpec:
     memory: frozenset[str] = frozenset()
     """Which memory figures to measure: any of idle, peak, js_heap."""
     fleet: FleetRequest | None = None
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    stress: StressRequest | None = None
+    recovery: RecoveryRequest | None = None
+    leaks: LeaksRequest | None = None
+
+    @property
+    def loop(self) -> str | None:
+        """Which runner takes over the test body, if any."""
+        for name in ("stress", "recovery", "leaks"):
+            if getattr(self, name) is not None:
+                return name
+        return None
 
     def merge(self, other: GateSpec) -> GateSpec:
-        return GateSpec(
+        merged = GateSpec(
             self.thresholds + other.thresholds,
             self.memory | other.memory,
             other.fleet or self.fleet,
-            {**self.settings, **other.settings},
+            other.stress or self.stress,
+            other.recovery or self.recovery,
+            other.leaks or self.leaks,
         )
+        loops = [n for n in ("stress", "recovery", "leaks") if getattr(merged, n) is not None]
+        if len(loops) > 1:
+            raise ThresholdSyntaxError(
+                f"cdp_{loops[0]} and cdp_{loops[1]} both run the body in a loop of their "
+                "own; put them on separate tests"
+            )
+        return merged
 
 
 def _no_positional(marker: str, args: Sequence[Any]) -> None:
@@ -159,10 +209,73 @@ def concurrency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSp
     return GateSpec(tuple(thresholds), fleet=FleetRequest(browsers, pages, within_ms))
 
 
+def _duration_ms(marker: str, name: str, value: Any) -> float:
+    parsed = parse_thresholds(f"{marker}.{name}", value, "latency")
+    if len(parsed) != 1 or parsed[0].op not in ("<", "<="):
+        raise ThresholdSyntaxError(f'{marker}: {name}={value!r} must be one time like "5s"')
+    return parsed[0].value
+
+
+def stress_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_stress(runs=200, concurrency=10, success=">=95%", duration=None)``."""
+    _no_positional("cdp_stress", args)
+    _unknown("cdp_stress", kwargs, ("runs", "concurrency", "success", "duration"))
+    runs = _positive_int("cdp_stress", "runs", kwargs.get("runs", 100))
+    concurrency = _positive_int("cdp_stress", "concurrency", kwargs.get("concurrency", 1))
+    duration = kwargs.get("duration")
+    duration_s = (
+        None if duration is None else _duration_ms("cdp_stress", "duration", duration) / 1000
+    )
+    thresholds = parse_thresholds("stress.success", kwargs.get("success", ">=95%"), "rate")
+    return GateSpec(
+        tuple(thresholds), stress=StressRequest(runs, min(concurrency, runs), duration_s)
+    )
+
+
+def recovery_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_recovery(crashes=10, kind="mixed", success=">=80%", within="5s")``."""
+    _no_positional("cdp_recovery", args)
+    _unknown("cdp_recovery", kwargs, ("crashes", "kind", "success", "within"))
+    crashes = _positive_int("cdp_recovery", "crashes", kwargs.get("crashes", 5))
+    kind = kwargs.get("kind", "mixed")
+    if kind not in ("renderer", "browser", "mixed"):
+        raise ThresholdSyntaxError(
+            f"cdp_recovery: kind={kind!r}; allowed: renderer, browser, mixed"
+        )
+    within_ms = _duration_ms("cdp_recovery", "within", kwargs.get("within", "5s"))
+    thresholds = parse_thresholds("recovery.success", kwargs.get("success", ">=80%"), "rate")
+    return GateSpec(tuple(thresholds), recovery=RecoveryRequest(crashes, kind, within_ms))
+
+
+def leaks_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_leaks(runs=20, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run")``."""
+    _no_positional("cdp_leaks", args)
+    _unknown("cdp_leaks", kwargs, ("runs", "warmup", "js_heap", "dom_nodes", "python"))
+    runs = _positive_int("cdp_leaks", "runs", kwargs.get("runs", 20))
+    warmup = kwargs.get("warmup", 3)
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup <= runs - 3:
+        raise ThresholdSyntaxError(
+            f"cdp_leaks: warmup={warmup!r} must be a whole number from 0 to runs-3 "
+            f"({runs - 3}): the slope needs at least 3 runs after the warm-up"
+        )
+    if "python" in kwargs:
+        raise ThresholdSyntaxError(
+            "cdp_leaks: python= (Python-side leaks via memray) is not available yet; "
+            "remove it, or use pytest-memray's limit_leaks marker"
+        )
+    thresholds = parse_thresholds("leaks.js_heap", kwargs.get("js_heap", "<64KB/run"), "growth")
+    if "dom_nodes" in kwargs:
+        thresholds += parse_thresholds("leaks.dom_nodes", kwargs["dom_nodes"], "growth")
+    return GateSpec(tuple(thresholds), leaks=LeaksRequest(runs, warmup))
+
+
 MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
     "cdp_latency": latency_marker,
     "cdp_memory": memory_marker,
     "cdp_concurrency": concurrency_marker,
+    "cdp_stress": stress_marker,
+    "cdp_recovery": recovery_marker,
+    "cdp_leaks": leaks_marker,
 }
 
 MARKER_HELP = {
@@ -172,6 +285,12 @@ MARKER_HELP = {
     "process-tree PSS after the body settles / sampled peak, per-page JS heap",
     "cdp_concurrency": 'cdp_concurrency(browsers=10, pages=50, within="30s"): bring up the '
     "cdp_fleet completely and in time, healthy through the body",
+    "cdp_stress": 'cdp_stress(runs=200, concurrency=10, success=">=95%", duration=None): run the '
+    "body many times, each on its own page; pass iff the success rate holds",
+    "cdp_recovery": 'cdp_recovery(crashes=10, kind="mixed", success=">=80%", within="5s"): '
+    "inject renderer crashes / browser kills; the body must pass again after each",
+    "cdp_leaks": 'cdp_leaks(runs=20, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run"): '
+    "growth per run after forced GC (least-squares slope)",
 }
 
 

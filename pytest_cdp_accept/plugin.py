@@ -8,12 +8,14 @@ process's pool (created on first use, closed at the end of the run).
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from . import stability
 from .errors import CDPAcceptError
 from .fleet import Fleet, SyncFleet
 from .gate import MARKER_HELP, MARKERS, GateSpec, judge, session_gates, spec_for
@@ -242,11 +244,50 @@ class CDPAccept:
         failed = [v for v in verdicts if not v.passed]
         if failed and not self.record_only:
             lines = "\n".join(f"  {v.line()}" for v in verdicts)
+            detail_lines: list[str] = item.stash.get(DETAIL_KEY, [])
+            detail = "\n".join(detail_lines)
             pytest.fail(
-                f"cdp-accept: {len(failed)} of {len(verdicts)} thresholds missed:\n{lines}",
+                f"cdp-accept: {len(failed)} of {len(verdicts)} thresholds missed:\n{lines}"
+                + (f"\n{detail}" if detail else ""),
                 pytrace=False,
             )
         return result
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Stress, recovery and leak gates run the body in a loop of their own."""
+        spec = pyfuncitem.stash.get(GATE_KEY, None)
+        if spec is None or spec.loop is None:
+            return None
+        name = f"cdp_{spec.loop}"
+        if inspect.iscoroutinefunction(pyfuncitem.obj):
+            raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs a plain (sync) test")
+        funcargs = pyfuncitem.funcargs
+        holder = pyfuncitem.stash.get(HOLDER_KEY, None)
+        if holder is None:
+            raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs the cdp_page fixture")
+        kwargs = {arg: funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
+
+        def body(page: SyncPage) -> object:
+            return pyfuncitem.obj(**{**kwargs, "cdp_page": page})
+
+        recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
+        detail = stability.run_loop(spec, body, holder, recorder, self._progress(pyfuncitem))
+        pyfuncitem.stash[DETAIL_KEY] = detail
+        return True
+
+    def _progress(self, item: pytest.Item) -> stability.Progress | None:
+        """Live progress lines on the terminal (not under xdist: the controller prints)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if self.is_worker or reporter is None or capture is None:
+            return None
+
+        def write(text: str) -> None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"    {item.name}: {text}")
+
+        return write
 
     def _measure_after_body(self, spec: GateSpec, probe: TestProbe) -> None:
         probe.measure_fleet()
@@ -308,6 +349,8 @@ class CDPAccept:
 
 
 GATE_KEY = pytest.StashKey[GateSpec]()
+HOLDER_KEY = pytest.StashKey[stability.PageHolder]()
+DETAIL_KEY = pytest.StashKey[list[str]]()
 PROBE_KEY = pytest.StashKey[TestProbe]()
 WORKER_OUTPUT = "cdp_accept_results"
 
@@ -376,10 +419,12 @@ def cdp_page(
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
     _probe(request).use(page._runner, lease.page.browser, lease.page)
+    holder = stability.PageHolder(cdp_pool, page, lease)
+    request.node.stash[HOLDER_KEY] = holder  # recovery may move the page to a new browser
     try:
         yield page
     finally:
-        cdp_pool.release_page(page, lease)
+        cdp_pool.release_page(holder.page, holder.lease)
 
 
 @pytest.fixture

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .gate import kind_of
+from .gate import kind_of, unit_of
 from .metrics import Sample
 from .thresholds import Verdict, compute_stat, format_value
 
 SCHEMA = "pytest-cdp-accept/1"
 SUMMARY_STATS = ("min", "med", "p95", "p99", "max")
-UNITS = {"latency": "ms", "memory": "MB", "count": "", "rate": "%", "growth": "KB/run"}
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,7 @@ class Results:
             lines.append(header)
             for metric in sorted(grouped):
                 values = grouped[metric]
-                kind = kind_of(metric)
-                unit = UNITS.get(kind, "")
+                unit = unit_of(metric)
                 row = f"  {metric:<{width}} {len(values):>6}"
                 for stat in SUMMARY_STATS:
                     row += f" {format_value(compute_stat(stat, values), unit):>11}"

@@ -236,6 +236,18 @@ class SyncPool(_Facade):
         page._detach()
         self._runner.run(self.pool.release_page(lease))
 
+    def replace_page(
+        self, page: SyncPage, lease: PageLease, recorder: Recorder = NULL_RECORDER
+    ) -> PageLease:
+        """Point ``page`` at a fresh lease (its browser died) and give the old one back.
+
+        The handle the test holds keeps working; returns the new lease.
+        """
+        new = self._runner.run(self.pool.acquire_page(recorder, lease.isolation))
+        page._page = new.page
+        self._runner.run(self.pool.release_page(lease))
+        return new
+
     def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> SyncBrowser:
         pooled = self._runner.run(self.pool.acquire_browser(recorder))
         return SyncBrowser(self._runner, self.pool, pooled)

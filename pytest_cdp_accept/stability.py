@@ -1,0 +1,381 @@
+"""Stress, crash recovery and leak detection: the loops behind the stability gates.
+
+Each runner takes the test body as a plain callable of one page and records
+into a :class:`~pytest_cdp_accept.metrics.MetricsRecorder`; the gate judges
+the samples afterwards. No pytest here.
+
+Metrics recorded:
+
+* stress: ``stress.success`` (1 or 0 per run), ``stress.run`` (ms per run);
+* recovery: ``recovery.success`` (1 or 0 per fault), ``recovery.time`` (ms from
+  the injected fault to the end of the passing body);
+* leaks: ``leaks.js_heap`` (KB/run) and ``leaks.dom_nodes`` (/run): the slope
+  of a least-squares line through the samples taken after each run (after a
+  forced garbage collection), warm-up runs left out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import CDPAcceptError
+from .gate import GateSpec
+from .metrics import MetricsRecorder
+from .pool import PageLease
+from .sync import SyncPage, SyncPool
+
+Body = Callable[[SyncPage], object]
+Progress = Callable[[str], None]
+
+MAX_GROUPS_SHOWN = 10
+
+
+@dataclass
+class FailureGroup:
+    key: str
+    count: int
+    example: str
+
+
+@dataclass
+class Outcomes:
+    """Runs that passed and failures grouped by error, with one traceback each."""
+
+    passed: int = 0
+    failed: int = 0
+    groups: dict[str, FailureGroup] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, error: BaseException | None) -> None:
+        with self.lock:
+            if error is None:
+                self.passed += 1
+                return
+            self.failed += 1
+            key = error_key(error)
+            group = self.groups.get(key)
+            if group is None:
+                example = format_failure(error)
+                self.groups[key] = FailureGroup(key, 1, example)
+            else:
+                group.count += 1
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed
+
+    def describe(self, what: str) -> list[str]:
+        rate = 100.0 * self.passed / self.total if self.total else 0.0
+        lines = [f"{what}: {self.passed}/{self.total} passed = {rate:.1f} %"]
+        groups = sorted(self.groups.values(), key=lambda g: -g.count)
+        for group in groups[:MAX_GROUPS_SHOWN]:
+            lines.append(f"  {group.count} x {group.key}")
+        if len(groups) > MAX_GROUPS_SHOWN:
+            lines.append(f"  ... and {len(groups) - MAX_GROUPS_SHOWN} more kinds of failure")
+        for group in groups[:3]:
+            lines.append(f"-- first {group.key} --")
+            lines.append(group.example)
+        return lines
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def error_key(error: BaseException) -> str:
+    """One line that groups equal failures: the type and the first line of the message,
+    numbers replaced by N (``run 3 failed`` and ``run 7 failed`` are one kind)."""
+    text = str(error).strip()
+    first = _NUMBER.sub("N", text.splitlines()[0])[:160] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def format_failure(error: BaseException) -> str:
+    """The traceback from the test's own frames on (this package's frames left out)."""
+    tb = error.__traceback__
+    while tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE_DIR:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
+
+
+def _call(body: Body, page: SyncPage) -> BaseException | None:
+    try:
+        body(page)
+    except Exception as exc:  # a failing run is data here, not the end of the test
+        return exc
+    return None
+
+
+# -- stress ---------------------------------------------------------------------
+
+
+def run_stress(
+    body: Body,
+    pool: SyncPool,
+    recorder: MetricsRecorder,
+    *,
+    runs: int,
+    concurrency: int,
+    duration: float | None = None,
+    progress: Progress | None = None,
+) -> Outcomes:
+    """Run ``body`` ``runs`` times (or for ``duration`` s), ``concurrency`` at once, each on
+    its own page; every run's outcome and time are recorded."""
+    outcomes = Outcomes()
+    deadline = time.monotonic() + duration if duration else None
+    counter = iter(range(10**9 if deadline else runs))
+    counter_lock = threading.Lock()
+    report_every = max(1, runs // 10)
+
+    def next_run() -> int | None:
+        with counter_lock:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            return next(counter, None)
+
+    def worker() -> None:
+        while (index := next_run()) is not None:
+            start = time.perf_counter()
+            error: BaseException | None
+            try:
+                page, lease = pool.acquire_page(recorder)
+            except CDPAcceptError as exc:
+                error = exc
+            else:
+                try:
+                    error = _call(body, page)
+                finally:
+                    pool.release_page(page, lease)
+            recorder.record("stress.run", (time.perf_counter() - start) * 1000.0)
+            recorder.record("stress.success", 0.0 if error else 1.0)
+            outcomes.add(error)
+            if progress is not None and (index + 1) % report_every == 0:
+                progress(
+                    f"stress: {outcomes.total} runs, {outcomes.failed} failed"
+                    + (f" of {runs}" if deadline is None else "")
+                )
+
+    threads = [
+        threading.Thread(target=worker, name=f"cdp-stress-{i}", daemon=True)
+        for i in range(concurrency)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+# -- recovery -----------------------------------------------------------------------
+
+
+FAULT_KINDS = ("renderer", "browser", "mixed")
+
+
+@dataclass
+class RecoveryRun:
+    kind: str
+    ok: bool
+    ms: float
+    error: str = ""
+
+
+class PageHolder:
+    """The test's page and its lease; recovery may swap the lease (the handle stays)."""
+
+    def __init__(self, pool: SyncPool, page: SyncPage, lease: PageLease) -> None:
+        self.pool = pool
+        self.page = page
+        self.lease = lease
+
+    def replace_browser_page(self, recorder: MetricsRecorder) -> None:
+        """The browser died: a page on a healthy (new) browser behind the same handle."""
+        self.lease = self.pool.replace_page(self.page, self.lease, recorder)
+
+
+def run_recovery(
+    body: Body,
+    holder: PageHolder,
+    recorder: MetricsRecorder,
+    *,
+    crashes: int,
+    kind: str,
+    within_ms: float,
+    progress: Progress | None = None,
+) -> tuple[Outcomes, list[RecoveryRun]]:
+    """Run the body, then for each fault: inject, recover, run the body again."""
+    body(holder.page)  # the body must pass before any fault: a failure here is the test's
+    outcomes = Outcomes()
+    runs: list[RecoveryRun] = []
+    for index in range(crashes):
+        fault = kind if kind != "mixed" else ("renderer", "browser")[index % 2]
+        url = holder.page.url
+        start = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            inject(holder.page, fault)
+            recover(holder, fault, url, recorder)
+            error = _call(body, holder.page)
+        except Exception as exc:
+            error = exc
+        elapsed = (time.perf_counter() - start) * 1000.0
+        if error is None and elapsed > within_ms:
+            error = TimeoutError(
+                f"recovered, but only after {elapsed:.0f} ms (within={within_ms:.0f} ms)"
+            )
+        ok = error is None
+        recorder.record("recovery.success", 1.0 if ok else 0.0)
+        recorder.record("recovery.time", elapsed)
+        recorder.record(f"recovery.{fault}", elapsed)
+        outcomes.add(error)
+        runs.append(RecoveryRun(fault, ok, elapsed, error_key(error) if error else ""))
+        if progress is not None:
+            progress(f"recovery: {index + 1}/{crashes} faults, {outcomes.failed} not recovered")
+    return outcomes, runs
+
+
+def inject(page: SyncPage, fault: str) -> None:
+    """Crash the page's renderer (``Page.crash``) or SIGKILL its browser."""
+    if fault == "renderer":
+        page.crash()
+    elif fault == "browser":
+        browser = page._page.browser
+        page._runner.run(browser.kill())
+    else:
+        raise ValueError(f"fault kind {fault!r}: expected renderer or browser")
+
+
+def recover(holder: PageHolder, fault: str, url: str, recorder: MetricsRecorder) -> None:
+    """Bring the page back where it was: revive the crashed tab, or a new browser's page."""
+    page = holder.page
+    if fault == "browser" or not page._page.browser.is_alive():
+        holder.replace_browser_page(recorder)
+    if url and url != "about:blank":
+        page._runner.run(page._page.goto(url, record=False, check_status=False))
+    elif page.crashed:
+        page._runner.run(page._page.goto("about:blank", record=False))
+
+
+# -- leaks -----------------------------------------------------------------------------
+
+
+@dataclass
+class LeakSeries:
+    js_heap_kb: list[float] = field(default_factory=list)
+    dom_nodes: list[float] = field(default_factory=list)
+    documents: list[float] = field(default_factory=list)
+    listeners: list[float] = field(default_factory=list)
+
+
+def slope(values: Sequence[float]) -> float:
+    """Least-squares growth per run of ``values`` (0 for fewer than two points)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean_x = (n - 1) / 2.0
+    mean_y = sum(values) / n
+    num = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values))
+    den = sum((i - mean_x) ** 2 for i in range(n))
+    return num / den
+
+
+def heap_sample(page: SyncPage) -> tuple[float, float, float, float]:
+    """After a forced GC: JS heap used (KB), DOM nodes, documents, JS event listeners."""
+    core = page._page
+
+    async def sample() -> tuple[float, float, float, float]:
+        await core.session.send("HeapProfiler.collectGarbage")
+        await core.session.send("HeapProfiler.collectGarbage")
+        counters = await core.session.send("Memory.getDOMCounters")
+        metrics = await core.metrics()
+        return (
+            metrics.get("JSHeapUsedSize", 0.0) / 1024.0,
+            float(counters.get("nodes", 0)),
+            float(counters.get("documents", 0)),
+            float(counters.get("jsEventListeners", 0)),
+        )
+
+    return page._runner.run(sample())
+
+
+def run_leaks(
+    body: Body,
+    page: SyncPage,
+    recorder: MetricsRecorder,
+    *,
+    runs: int,
+    warmup: int,
+    progress: Progress | None = None,
+) -> LeakSeries:
+    """Run the body ``runs`` times on one page, sampling after each; record the slopes."""
+    series = LeakSeries()
+    for index in range(runs):
+        body(page)  # a failing body fails the test: leak figures of a broken body mean nothing
+        heap, nodes, documents, listeners = heap_sample(page)
+        series.js_heap_kb.append(heap)
+        series.dom_nodes.append(nodes)
+        series.documents.append(documents)
+        series.listeners.append(listeners)
+        if progress is not None and (index + 1) % max(1, runs // 5) == 0:
+            progress(f"leaks: {index + 1}/{runs} runs")
+    recorder.record("leaks.js_heap", slope(series.js_heap_kb[warmup:]))
+    recorder.record("leaks.dom_nodes", slope(series.dom_nodes[warmup:]))
+    return series
+
+
+# -- dispatch ------------------------------------------------------------------------
+
+
+def run_loop(
+    spec: GateSpec,
+    body: Body,
+    holder: PageHolder,
+    recorder: MetricsRecorder,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Run the loop the spec asks for; return the lines that explain its outcome."""
+    if spec.stress is not None:
+        outcomes = run_stress(
+            body,
+            holder.pool,
+            recorder,
+            runs=spec.stress.runs,
+            concurrency=spec.stress.concurrency,
+            duration=spec.stress.duration_s,
+            progress=progress,
+        )
+        return outcomes.describe("stress")
+    if spec.recovery is not None:
+        outcomes, runs = run_recovery(
+            body,
+            holder,
+            recorder,
+            crashes=spec.recovery.crashes,
+            kind=spec.recovery.kind,
+            within_ms=spec.recovery.within_ms,
+            progress=progress,
+        )
+        faults = ", ".join(f"{r.kind} {r.ms:.0f} ms{'' if r.ok else ' ✗'}" for r in runs)
+        return [*outcomes.describe("recovery"), f"faults: {faults}"]
+    if spec.leaks is not None:
+        series = run_leaks(
+            body,
+            holder.page,
+            recorder,
+            runs=spec.leaks.runs,
+            warmup=spec.leaks.warmup,
+            progress=progress,
+        )
+        return [
+            f"leaks: {spec.leaks.runs} runs, the first {spec.leaks.warmup} left out of the slope",
+            "  JS heap after GC (KB): " + ", ".join(f"{v:.0f}" for v in series.js_heap_kb),
+            "  DOM nodes: " + ", ".join(f"{v:.0f}" for v in series.dom_nodes),
+            "  JS event listeners: " + ", ".join(f"{v:.0f}" for v in series.listeners),
+        ]
+    return []
