@@ -147,8 +147,8 @@ class CDPProtocol:
         return SessionEnded(session_id, target_id, error, failed)
 
     def _end_once(self, session_id: str | None, error: TargetClosedError) -> list[Message]:
-        """End a session, unless it already ended and nothing was sent to it since
-        (commands sent to a crashed tab with ``to_ended`` must still fail when it goes)."""
+        """End a session that goes away, unless it already ended and nothing was sent to
+        it since (commands sent to a crashed tab with ``to_ended`` fail when the tab goes)."""
         if not session_id:
             return []
         if session_id in self._ended and not self.pending_ids(session_id):
@@ -229,12 +229,16 @@ class CDPProtocol:
             sid = self._session_of_target.get(params.get("targetId", ""))
             out.extend(self._end_once(sid, TargetClosedError("target closed")))
         elif method == "Target.targetCrashed":
+            # Chromium reports one crash twice (here and as Inspector.targetCrashed): the
+            # second notice must not fail the Page.navigate that is already reviving the tab.
             sid = self._session_of_target.get(params.get("targetId", ""))
-            status = params.get("status", "crashed")
-            out.extend(self._end_once(sid, _crashed(status, params.get("targetId"))))
+            if sid and sid not in self._ended:
+                status = params.get("status", "crashed")
+                out.append(self.end_session(sid, _crashed(status, params.get("targetId"))))
         elif method == "Inspector.targetCrashed":
             sid = event.session_id
-            out.extend(self._end_once(sid, _crashed("crashed", self.target_of(sid))))
+            if sid and sid not in self._ended:
+                out.append(self.end_session(sid, _crashed("crashed", self.target_of(sid))))
         elif method == "Inspector.targetReloadedAfterCrash":
             self.revive_session(event.session_id)
         return out

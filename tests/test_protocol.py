@@ -1032,3 +1032,23 @@ def test_random_interleaving_resolves_every_id_exactly_once(seed: int) -> None:
         resolutions.setdefault(msg_id, []).append("fail_all")
     assert all(len(resolutions.get(i, [])) == 1 for i in sent)
     assert proto.pending_count == 0
+
+
+@pytest.mark.parametrize("first", ["Inspector.targetCrashed", "Target.targetCrashed"])
+def test_the_second_crash_notice_does_not_fail_the_reviving_navigation(
+    two_pages: CDPProtocol, first: str
+) -> None:
+    """Chromium reports one crash twice; the tab is being revived in between."""
+    proto = two_pages
+    notices = {
+        "Inspector.targetCrashed": event_frame("Inspector.targetCrashed", {}, session="A"),
+        "Target.targetCrashed": event_frame(
+            "Target.targetCrashed", {"targetId": "TA", "status": "crashed"}
+        ),
+    }
+    second = next(m for m in notices if m != first)
+    proto.feed(notices[first])
+    revive_id, _ = proto.encode("Page.navigate", {"url": "http://x/"}, "A", to_ended=True)
+    assert ended_of(proto.feed(notices[second])) == []
+    assert revive_id in proto.pending_ids("A")
+    assert proto.feed(reply_frame(revive_id, {"loaderId": "L"}, sessionId="A"))

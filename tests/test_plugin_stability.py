@@ -1,0 +1,228 @@
+"""Planted cases for stress, recovery and leaks, through real pytest runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import processes_using, roots_in, short_tmp
+
+pytest_plugins = ["pytester"]
+
+BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url")
+
+
+@pytest.fixture
+def isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    with short_tmp() as base:
+        monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(base))
+        yield base
+        assert not processes_using(str(base)), "a browser outlived the run"
+        assert not roots_in(base), "a temp root outlived the run"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*BASE_ARGS, *args, timeout=600)
+
+
+def test_stress_success_rate_and_grouped_failures(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import itertools
+        import pytest
+
+        counter = itertools.count()
+
+        def body(cdp_page, cdp_site):
+            n = next(counter)
+            cdp_page.goto(cdp_site.url("/"))
+            assert n % 4 != 3, f"run {n} fails on purpose"
+
+        @pytest.mark.cdp_stress(runs=40, concurrency=4, success=">=95%")
+        def test_strict(cdp_page, cdp_site):
+            body(cdp_page, cdp_site)
+
+        @pytest.mark.cdp_stress(runs=40, concurrency=4, success=">=70%")
+        def test_lenient(cdp_page, cdp_site):
+            body(cdp_page, cdp_site)
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_strict*",
+            "*✗ stress.success rate >= 95 %: 75.0 % (n=40)*",
+            "stress: 30/40 passed = 75.0 %",
+            "  10 x AssertionError: run N fails on purpose",
+            "*-- first AssertionError: run N fails on purpose --*",
+        ]
+    )
+
+
+def test_stress_counts_every_run_exactly_once(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def hits(cdp_site):
+            cdp_site.reset_hits()
+            yield cdp_site
+            assert cdp_site.hits("/status/200") == 200, "a run was lost or counted twice"
+
+        @pytest.mark.cdp_stress(runs=200, concurrency=20, success=">=100%")
+        def test_many(cdp_page, hits):
+            assert cdp_page.goto(hits.url("/status/200")).status == 200
+        """
+    )
+    result = run(pytester, "--cdp-json=out.json")
+    result.assert_outcomes(passed=1)
+    report = json.loads((pytester.path / "out.json").read_text())
+    assert report["metrics"]["stress.success"]["n"] == 200
+    assert report["metrics"]["stress.run"]["n"] == 200
+    assert report["metrics"]["navigation"]["n"] == 200
+
+
+def test_stress_on_a_flaky_site(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_stress(runs=60, concurrency=6, success=">=99%")
+        def test_flaky(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/flaky?fail=0.5"))
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*x HTTPStatusError: navigation to *flaky* failed: HTTP N*"])
+
+
+def test_recovery_from_crashes_and_kills_and_the_next_test(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_recovery(crashes=5, kind="renderer", success=">=80%", within="10s")
+        def test_renderer(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+            assert cdp_page.evaluate("1 + 1") == 2
+
+        @pytest.mark.cdp_recovery(crashes=4, kind="browser", success=">=80%", within="10s")
+        def test_browser(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+
+        @pytest.mark.cdp_recovery(crashes=4, kind="mixed", success=">=80%", within="10s")
+        def test_mixed(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+
+        def test_next_gets_a_healthy_page(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    result = run(pytester, "--cdp-json=out.json")
+    result.assert_outcomes(passed=4)
+    report = json.loads((pytester.path / "out.json").read_text())
+    assert report["metrics"]["recovery.success"]["n"] == 13
+    assert report["metrics"]["recovery.success"]["min"] == 1.0
+    assert report["metrics"]["recovery.renderer"]["n"] == 7
+    assert report["metrics"]["recovery.browser"]["n"] == 6
+
+
+def test_a_body_that_can_never_pass_fails_the_recovery_gate(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        state = {"calls": 0}
+
+        @pytest.mark.cdp_recovery(crashes=3, kind="renderer", success=">=80%", within="10s")
+        def test_broken_after_first(cdp_page, cdp_site):
+            state["calls"] += 1
+            cdp_page.goto(cdp_site.url("/"))
+            assert state["calls"] == 1, "this app never comes back"
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*✗ recovery.success rate >= 80 %: 0.0 % (n=3)*",
+            "recovery: 0/3 passed = 0.0 %",
+            "  3 x AssertionError: this app never comes back",
+        ]
+    )
+
+
+def test_leak_is_found_and_a_healthy_page_is_not_flagged(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def body(page, site, path):
+            if path not in page.url:
+                page.goto(site.url(path + "?kb=512"))
+            page.evaluate("leak()")
+
+        @pytest.mark.cdp_leaks(runs=12, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run")
+        def test_leaky(cdp_page, cdp_site):
+            body(cdp_page, cdp_site, "/leak")
+
+        @pytest.mark.cdp_leaks(runs=12, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run")
+        def test_healthy(cdp_page, cdp_site):
+            body(cdp_page, cdp_site, "/noleak")
+        """
+    )
+    result = run(pytester, "--cdp-json=out.json")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        ["*✗ leaks.js_heap value < 64 KB/run: * KB/run (n=1)*", "*JS heap after GC (KB):*"]
+    )
+    report = json.loads((pytester.path / "out.json").read_text())
+    slopes = {
+        s["test"].split("::")[1]: s["value"]
+        for s in report["samples"]
+        if s["metric"] == "leaks.js_heap"
+    }
+    assert 400 < slopes["test_leaky"] < 650  # 512 KB planted per run
+    assert abs(slopes["test_healthy"]) < 64
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ('cdp_stress(runs=0, success=">=95%")', "*runs=0 must be a whole number >= 1*"),
+        ('cdp_stress(runs=5, success=">=195%")', "*195*"),
+        ('cdp_recovery(kind="gpu")', "*kind='gpu'; allowed: renderer, browser, mixed*"),
+        ("cdp_leaks(runs=5, warmup=4)", "*warmup=4 must be a whole number from 0 to runs-3*"),
+        ("cdp_leaks(python='<1MB')", "*python= *not available yet*"),
+        ('cdp_stress(runs=5, sucess=">=95%")', "*unknown keyword 'sucess'*"),
+    ],
+)
+def test_bad_stability_markers_are_usage_errors(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_bad(cdp_page):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
