@@ -555,7 +555,7 @@ class Browser:
         if self.process is None:
             raise UsageError(f"memory() needs a browser launched here; {self.endpoint} is remote")
         procs = self.process.process_tree()
-        return await asyncio.get_running_loop().run_in_executor(None, _memory_of, procs)
+        return await asyncio.get_running_loop().run_in_executor(None, memory_of, procs)
 
     # -- pages and contexts -----------------------------------------------------
 
@@ -627,7 +627,7 @@ class Browser:
             await asyncio.wait_for(self.process.proc.wait(), 10)
 
 
-def _memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
+def memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
     pss = rss = 0
     count = 0
     for proc in procs:

@@ -14,7 +14,9 @@ Every error the library raises derives from :class:`CDPAcceptError`::
     │   ├── NavigationTimeoutError   ... or did not finish in time
     │   └── HTTPStatusError          ... or answered with an HTTP error status
     ├── LaunchError              a browser could not be started or reached
-    │   └── BrowserNotFoundError     no browser executable was found
+    │   ├── BrowserNotFoundError     no browser executable was found
+    │   └── CircuitOpenError         an endpoint failed repeatedly: failing fast
+    │                                (defined in resilience.py)
     ├── PoolClosedError          the pool was closed while a lease was wanted
     └── UsageError               the library was called with bad arguments
 

@@ -38,6 +38,7 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("--cdp-command-timeout", "cdp_command_timeout", "float", "seconds per CDP command (30)"),
     ("--cdp-navigation-timeout", "cdp_navigation_timeout", "float", "seconds per goto (30)"),
     ("--cdp-recycle-after", "cdp_recycle_after", "int", "replace a browser after N leases"),
+    ("--cdp-recycle-memory", "cdp_recycle_memory", "float", "replace a browser above N MB PSS"),
 ]
 
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import launcher
-from .browser import DEFAULT_NAVIGATION_TIMEOUT, Browser, Page
+from .browser import DEFAULT_NAVIGATION_TIMEOUT, Browser, Page, memory_of
 from .connection import DEFAULT_COMMAND_TIMEOUT
 from .errors import CDPAcceptError, PoolClosedError, UsageError
 from .metrics import NULL_RECORDER, Recorder
+from .resilience import BreakerBoard, RetryPolicy, retry
 
 log = logging.getLogger("pytest_cdp_accept")
 
@@ -61,6 +62,14 @@ class PoolOptions:
     """Replace a browser after this many leases (None: never)."""
     max_idle_pages: int = 4
     """Wiped pages kept parked per browser; more are closed."""
+    recycle_memory_mb: float | None = None
+    """Replace a browser whose process tree passes this PSS (checked when a lease ends)."""
+    launch_attempts: int = 3
+    """Tries per launch/connect for transient failures (exponential backoff with jitter)."""
+    breaker_threshold: int = 3
+    """Consecutive failed launches/connects after which an endpoint fails fast ..."""
+    breaker_reset_after: float = 30.0
+    """... for this many seconds, before one trial is let through."""
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -71,6 +80,10 @@ class PoolOptions:
             )
         if self.recycle_after is not None and self.recycle_after < 1:
             raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
+        if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:
+            raise UsageError(f"recycle_memory_mb must be > 0, got {self.recycle_memory_mb}")
+        if self.launch_attempts < 1:
+            raise UsageError(f"launch_attempts must be at least 1, got {self.launch_attempts}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,10 @@ class BrowserPool:
         self._pages_opened = 0
         self._leases = 0
         self._startups: list[float] = []
+        self._breakers = BreakerBoard(
+            failure_threshold=self.options.breaker_threshold,
+            reset_after=self.options.breaker_reset_after,
+        )
 
     def __repr__(self) -> str:
         active = sum(b.active for b in self._browsers)
@@ -169,15 +186,22 @@ class BrowserPool:
 
     async def _start_browser(self) -> PooledBrowser:
         opts = self.options
+        policy = RetryPolicy(attempts=opts.launch_attempts, base=0.2, cap=2.0)
         if opts.endpoints:
             index = self._next_endpoint % len(opts.endpoints)
             self._next_endpoint += 1
-            browser = await Browser.connect(
-                opts.endpoints[index],
-                timeout=opts.launch_timeout,
-                command_timeout=opts.command_timeout,
-                navigation_timeout=opts.navigation_timeout,
-            )
+            endpoint = opts.endpoints[index]
+
+            async def connect() -> Browser:
+                return await Browser.connect(
+                    endpoint,
+                    timeout=opts.launch_timeout,
+                    command_timeout=opts.command_timeout,
+                    navigation_timeout=opts.navigation_timeout,
+                )
+
+            breaker = self._breakers.get(endpoint)
+            browser = await breaker.call(lambda: retry(connect, policy, on_retry=_log_retry))
             pooled = PooledBrowser(browser, index)
         else:
             if not self._swept:
@@ -185,13 +209,19 @@ class BrowserPool:
                 await asyncio.get_running_loop().run_in_executor(None, launcher.sweep_stale)
             if self._executable is None:
                 self._executable = launcher.find_browser(opts.executable)
-            browser = await Browser.launch(
-                self._executable,
-                args=opts.args,
-                launch_timeout=opts.launch_timeout,
-                command_timeout=opts.command_timeout,
-                navigation_timeout=opts.navigation_timeout,
-            )
+            executable = self._executable
+
+            async def launch() -> Browser:
+                return await Browser.launch(
+                    executable,
+                    args=opts.args,
+                    launch_timeout=opts.launch_timeout,
+                    command_timeout=opts.command_timeout,
+                    navigation_timeout=opts.navigation_timeout,
+                )
+
+            breaker = self._breakers.get(executable)
+            browser = await breaker.call(lambda: retry(launch, policy, on_retry=_log_retry))
             pooled = PooledBrowser(browser, None)
         self._launched += 1
         self._startups.append(browser.startup_ms)
@@ -264,14 +294,18 @@ class BrowserPool:
         pooled.active -= 1
         pooled.leases += 1
         pooled.last_used = time.monotonic()
-        recycle = self.options.recycle_after
-        if (
-            recycle is not None
-            and pooled.leases >= recycle
-            and pooled.active == 0
-            and pooled in self._browsers
-        ):
+        if pooled.active == 0 and pooled in self._browsers and self._should_recycle(pooled):
             self._drop(pooled)
+
+    def _should_recycle(self, pooled: PooledBrowser) -> bool:
+        recycle = self.options.recycle_after
+        if recycle is not None and pooled.leases >= recycle:
+            return True
+        limit = self.options.recycle_memory_mb
+        process = pooled.browser.process
+        if limit is not None and process is not None:
+            return memory_of(process.process_tree()).pss_mb > limit
+        return False
 
     # -- pages ----------------------------------------------------------------
 
@@ -444,6 +478,10 @@ class BrowserPool:
 
 
 WIPE_TIMEOUT = 10.0
+
+
+def _log_retry(attempt: int, error: BaseException, delay: float) -> None:
+    log.warning("browser start failed (try %d): %s; retrying in %.2f s", attempt, error, delay)
 
 
 async def wipe_page(page: Page) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from .browser import Browser, MemoryInfo, Page, _memory_of
+from .browser import Browser, MemoryInfo, Page, memory_of
 from .errors import CDPAcceptError
 from .fleet import Fleet
 from .metrics import MetricsRecorder
@@ -34,7 +34,7 @@ def pss_of(browsers: Iterable[Browser]) -> MemoryInfo:
     for browser in browsers:
         if browser.process is not None and browser.is_alive():
             procs += browser.process.process_tree()
-    return _memory_of(procs)
+    return memory_of(procs)
 
 
 class TestProbe:

@@ -229,3 +229,59 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
     page.goto(site.url("/cacheable"))
     assert site.hits("/cached.js") == hits + 1, "the HTTP cache leaked into the next test"
     pool.release_page(page, lease)
+
+
+# -- resilience ------------------------------------------------------------------------
+
+
+def test_a_transient_launch_failure_is_retried(
+    fresh_pool: object, short_tmp_path: Path, site: LocalSite
+) -> None:
+    from pytest_cdp_accept import launcher
+
+    marker = short_tmp_path / "failed-once"
+    script = short_tmp_path / "flaky-browser"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{marker}" ]; then touch "{marker}"; echo "transient failure" >&2; exit 1; fi\n'
+        f'exec "{launcher.find_browser()}" "$@"\n'
+    )
+    script.chmod(0o755)
+    pool = fresh_pool(executable=str(script))  # type: ignore[operator]
+    page, lease = pool.acquire_page()
+    assert page.goto(site.url("/")).status == 200
+    pool.release_page(page, lease)
+    assert marker.exists()
+    assert pool.pool.stats.browsers_launched == 1
+
+
+def test_a_dead_endpoint_trips_the_breaker_and_fails_fast(fresh_pool: object) -> None:
+    import time
+
+    from pytest_cdp_accept import LaunchError
+    from pytest_cdp_accept.resilience import CircuitOpenError
+
+    from .conftest import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    pool = fresh_pool(  # type: ignore[operator]
+        endpoints=(endpoint,), launch_attempts=2, breaker_threshold=2, launch_timeout=2
+    )
+    for _ in range(2):
+        with pytest.raises(LaunchError, match="could not reach the browser"):
+            pool.acquire_page()
+    start = time.monotonic()
+    with pytest.raises(CircuitOpenError, match=r"failed 2 times in a row.*retrying in"):
+        pool.acquire_page()
+    assert time.monotonic() - start < 1.0  # fast: no connection attempt at all
+
+
+def test_recycle_when_memory_passes_the_limit(fresh_pool: object, site: LocalSite) -> None:
+    pool = fresh_pool(recycle_memory_mb=1)  # type: ignore[operator]
+    pids = []
+    for _ in range(2):
+        page, lease = pool.acquire_page()
+        page.goto(site.url("/"))
+        pids.append(page.browser_pid)
+        pool.release_page(page, lease)
+    assert pids[0] != pids[1]
