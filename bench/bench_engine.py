@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import random
 import importlib.metadata
 import json
 import math
@@ -55,6 +56,11 @@ REQUIRED_SWITCHES = (
 HERE = Path(__file__).resolve().parent
 EVAL_EXPR = "1+1"
 EVAL_PARAMS = {"expression": EVAL_EXPR, "returnByValue": True, "awaitPromise": True}
+TIMING_PARAMS = {  # the expression Page.goto(record=True) evaluates after load
+    "expression": "JSON.stringify(performance.getEntriesByType('navigation')[0] || {})",
+    "returnByValue": True,
+    "awaitPromise": True,
+}
 
 
 def switch_set() -> list[str]:
@@ -68,6 +74,20 @@ def switch_set() -> list[str]:
 
 ARGS = switch_set()
 RAW_PIDS: set[int] = set()  # raw-floor browsers alive, killed at exit whatever happens
+SCRATCH: list[Path] = []  # the run's own temp dir, removed at exit
+
+
+def scratch_env() -> dict[str, str]:
+    """The environment for Playwright's browsers and the subprocesses: TMPDIR in our temp dir.
+
+    Chromium puts its org.chromium.Chromium.* singleton dir in TMPDIR and leaves it behind
+    when it is killed (Playwright's driver kills it on Ctrl-C); ours and the raw floor set
+    TMPDIR inside their own temp roots already.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    if SCRATCH:
+        env["TMPDIR"] = str(SCRATCH[0] / "tmp")
+    return env
 
 
 # -- statistics and reporting --------------------------------------------------------
@@ -96,6 +116,15 @@ class Series:
     samples: list[float] = field(default_factory=list)
     distribution: bool = True  # print p95
     info: bool = False  # informational contender
+    rounds: list[list[float]] = field(default_factory=list)  # the samples, per round
+
+    def add_round(self, values: list[float]) -> None:
+        self.samples.extend(values)
+        self.rounds.append(list(values))
+
+    def drop_first_round(self) -> None:
+        first = self.rounds.pop(0)
+        del self.samples[: len(first)]
 
     @property
     def median(self) -> float:
@@ -112,7 +141,8 @@ class Ratio:
     num: str
     ref: str
     target: float | None  # None: informational
-    value: float = math.nan
+    value: float = math.nan  # ratio of the medians: what the verdict is on
+    paired: float = math.nan  # median over rounds of (round median / round median)
 
     @property
     def verdict(self) -> str:
@@ -142,6 +172,9 @@ class Item:
             a, b = self.series.get(r.num), self.series.get(r.ref)
             if a and b and a.samples and b.samples and b.median > 0:
                 r.value = a.median / b.median
+            if a and b and a.rounds and len(a.rounds) == len(b.rounds):
+                pairs = zip(a.rounds, b.rounds, strict=True)
+                r.paired = median([median(x) / median(y) for x, y in pairs])
 
 
 def fmt(x: float) -> str:
@@ -165,25 +198,34 @@ def print_item(item: Item) -> None:
     for r in item.ratios:
         target = f"<= {r.target:.2f}x" if r.target is not None else ""
         value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
-        print(f"  ratio {r.label:<{width + 10}} {value:>8}  {target:>9}  {r.verdict}")
+        paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
+        print(f"  ratio {r.label:<{width - 6}} {value:>8} {paired:>17}  {target:>9}  {r.verdict}")
     for note in item.notes:
         print(textwrap.fill(note, 100, initial_indent="  * ", subsequent_indent="    "))
     sys.stdout.flush()
 
 
 def print_summary(items: list[Item]) -> None:
-    print("\n== summary (ratio of medians) ==")
+    print("\n== summary (ratio of medians; paired = median of per-round ratios) ==")
     rows = [(item, r) for item in items for r in item.ratios]
     width = max([len(f"{i.key}: {r.label}") for i, r in rows] + [20])
     for item, r in rows:
         target = f"<= {r.target:.2f}x" if r.target is not None else ""
         value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
-        print(f"  {item.key + ': ' + r.label:<{width}} {value:>8}  {target:>9}  {r.verdict}")
+        paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
+        print(
+            f"  {item.key + ': ' + r.label:<{width}} {value:>8} {paired:>17}  {target:>9}  "
+            f"{r.verdict}"
+        )
 
 
 def rotated(seq: list[Any], k: int) -> list[Any]:
-    k %= len(seq) or 1
-    return seq[k:] + seq[:k]
+    """A different order each round: a seeded shuffle, not a rotation (a rotation keeps
+    the cyclic order, so the same contender would always run right after the same other
+    one and inherit its after-load work: that biased goto by ~4 ms)."""
+    order = list(seq)
+    random.Random(k).shuffle(order)
+    return order
 
 
 async def interleave(
@@ -192,14 +234,14 @@ async def interleave(
     item: Item,
     warmup: bool = True,
 ) -> None:
-    """Run every contender's batch once per round, in a rotating order."""
+    """Run every contender's batch once per round, in a shuffled order."""
     if warmup:
         for _, batch in contenders:
             await batch()
     for r in range(rounds):
         for key, batch in rotated(contenders, r):
             gc.collect()
-            item.series[key].samples.extend(await batch())
+            item.series[key].add_round(await batch())
 
 
 # -- the raw floor ---------------------------------------------------------------------
@@ -364,6 +406,7 @@ class Bench:
     runner: LoopThread
     site: LocalSite
     pw: Any | None  # playwright.async_api.Playwright, started once (driver not timed)
+    have_pw: bool = False  # Playwright + pytest-playwright importable (items 5 and 6)
 
     @property
     def url(self) -> str:
@@ -377,7 +420,9 @@ class Bench:
 @contextlib.asynccontextmanager
 async def playwright_browser(bench: Bench) -> AsyncIterator[Any]:
     assert bench.pw is not None
-    browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
+    browser = await bench.pw.chromium.launch(
+        executable_path=EXECUTABLE, args=ARGS, env=scratch_env()
+    )
     try:
         yield browser
     finally:
@@ -411,8 +456,8 @@ async def item_startup(bench: Bench) -> Item:
         browser = await RawBrowser.start(phases)
         t1 = time.perf_counter()
         await browser.stop()
-        item.series["raw_spawn"].samples.append(phases["spawn"])
-        item.series["raw_rest"].samples.append(phases["connect"] + phases["first_reply"])
+        item.series["raw_spawn"].add_round([phases["spawn"]])
+        item.series["raw_rest"].add_round([phases["connect"] + phases["first_reply"]])
         await asyncio.sleep(settle)
         return [(t1 - t0) * 1e3]
 
@@ -436,9 +481,9 @@ async def item_startup(bench: Bench) -> Item:
         finally:
             launcher.spawn = original  # type: ignore[assignment]
         try:
-            item.series["ours_ms"].samples.append(browser.startup_ms)
-            item.series["ours_spawn"].samples.append(spawn_ms[0])
-            item.series["ours_rest"].samples.append(browser.startup_ms - spawn_ms[0])
+            item.series["ours_ms"].add_round([browser.startup_ms])
+            item.series["ours_spawn"].add_round([spawn_ms[0]])
+            item.series["ours_rest"].add_round([browser.startup_ms - spawn_ms[0]])
         finally:
             await browser.close()
         await asyncio.sleep(settle)
@@ -447,7 +492,9 @@ async def item_startup(bench: Bench) -> Item:
     async def pw() -> list[float]:
         assert bench.pw is not None
         t0 = time.perf_counter()
-        browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS)
+        browser = await bench.pw.chromium.launch(
+            executable_path=EXECUTABLE, args=ARGS, env=scratch_env()
+        )
         t1 = time.perf_counter()
         await browser.close()
         await asyncio.sleep(settle)
@@ -461,14 +508,12 @@ async def item_startup(bench: Bench) -> Item:
         contenders.append(("pw", pw))
     await interleave(bench.cfg.rounds, contenders, item)
     # The warm-up round also filled the phase series: drop its first sample.
-    for key in ("raw_spawn", "raw_rest", "ours_spawn", "ours_rest"):
-        del item.series[key].samples[0]
-    for key in ("ours_ms",):
-        del item.series[key].samples[0]
+    for key in ("raw_spawn", "raw_rest", "ours_spawn", "ours_rest", "ours_ms"):
+        item.series[key].drop_first_round()
     item.notes.append(
-        "Playwright's launch also starts no driver (the driver was started once, untimed) "
-        "but sets up its own protocol over --remote-debugging-pipe (Browser.getVersion, "
-        "Target.setAutoAttach, ...); informational."
+        "Playwright's node driver was started once beforehand and is not in its time; its "
+        "launch connects over --remote-debugging-pipe and sets up its own session "
+        "(Browser.getVersion, Target.setAutoAttach, ...). Informational."
     )
     return item
 
@@ -489,7 +534,7 @@ async def item_acquire(bench: Bench) -> Item:
         item.ratios.append(Ratio("ours context / playwright", "context", "pw", None))
         item.ratios.append(Ratio("cycle: reset / playwright", "reset_cycle", "pw_cycle", None))
         item.ratios.append(Ratio("cycle: context / playwright", "context_cycle", "pw_cycle", None))
-    n = 5 if bench.cfg.quick else 8
+    n = 5
     url = bench.url
     pools = {
         "reset": BrowserPool(PoolOptions(executable=EXECUTABLE, isolation="reset")),
@@ -519,7 +564,7 @@ async def item_acquire(bench: Bench) -> Item:
     def ours(mode: str) -> Callable[[], Awaitable[list[float]]]:
         async def batch() -> list[float]:
             acquire_ms, cycle_ms = await bench.ours(pool_batch(mode))
-            item.series[f"{mode}_cycle"].samples.extend(cycle_ms)
+            item.series[f"{mode}_cycle"].add_round(cycle_ms)
             return acquire_ms
 
         return batch
@@ -532,7 +577,7 @@ async def item_acquire(bench: Bench) -> Item:
                 pw_held: list[Any] = []
 
                 async def pw() -> list[float]:
-                    acquire_ms = []
+                    acquire_ms, cycle_ms = [], []
                     for _ in range(n):
                         c0 = time.perf_counter()
                         if pw_held:
@@ -543,18 +588,18 @@ async def item_acquire(bench: Bench) -> Item:
                         t1 = time.perf_counter()
                         pw_held.append(context)
                         response = await page.goto(url)
-                        assert response is not None and response.status == 200
+                        assert response is not None
+                        assert response.status == 200
                         acquire_ms.append((t1 - t0) * 1e3)
-                        item.series["pw_cycle"].samples.append((time.perf_counter() - c0) * 1e3)
+                        cycle_ms.append((time.perf_counter() - c0) * 1e3)
+                    item.series["pw_cycle"].add_round(cycle_ms)
                     return acquire_ms
 
                 contenders.append(("pw", pw))
             # Warm-up: launch the pools' browsers and reach steady state (samples dropped).
             await interleave(bench.cfg.rounds, contenders, item, warmup=False)
-            for key in ("reset", "context", "pw"):
-                if key in item.series:
-                    del item.series[key].samples[:n]
-                    del item.series[f"{key}_cycle"].samples[:n]
+            for series in item.series.values():
+                series.drop_first_round()
             while pw_held:
                 await pw_held.pop().close()
     finally:
@@ -620,7 +665,7 @@ async def item_evaluate(bench: Bench, eng: Engines) -> Item:
     item.ratios.append(Ratio("ours sync / raw", "sync", "raw", None))
     if eng.pw_page is not None:
         item.ratios.append(Ratio("playwright / raw", "pw", "raw", None))
-    n = 60 if bench.cfg.quick else 150
+    n = 60 if bench.cfg.quick else 120
     raw, page = eng.raw, eng.ours_page
     assert raw.cdp is not None
 
@@ -681,26 +726,34 @@ async def item_goto(bench: Bench, eng: Engines) -> Item:
     item.add("raw", "raw CDP Page.navigate + Page.loadEventFired")
     item.add("ours", "ours Page.goto")
     item.add("ours_norec", "  ours Page.goto(record=False)", info=True)
+    item.add("raw_timing", "  raw + the same Navigation Timing evaluate", info=True)
     if eng.pw_page is not None:
         item.add("pw", "playwright page.goto", info=True)
     item.ratios.append(Ratio("ours / raw", "ours", "raw", 1.05))
     item.ratios.append(Ratio("ours record=False / raw", "ours_norec", "raw", None))
+    item.ratios.append(Ratio("ours / raw + timing evaluate", "ours", "raw_timing", None))
     if eng.pw_page is not None:
         item.ratios.append(Ratio("playwright / raw", "pw", "raw", None))
-    n = 5 if bench.cfg.quick else 10
+    n = 5 if bench.cfg.quick else 8
     url = bench.url
     raw, page = eng.raw, eng.ours_page
 
-    async def raw_batch() -> list[float]:
-        out = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            reply = await raw.cdp.call(  # type: ignore[union-attr]
-                "Page.navigate", {"url": url}, raw.session_id, until_event="Page.loadEventFired"
-            )
-            out.append((time.perf_counter() - t0) * 1e3)
-            assert "errorText" not in reply, reply
-        return out
+    def raw_nav(timing: bool) -> Callable[[], Awaitable[list[float]]]:
+        async def batch() -> list[float]:
+            assert raw.cdp is not None
+            out = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                reply = await raw.cdp.call(
+                    "Page.navigate", {"url": url}, raw.session_id, until_event="Page.loadEventFired"
+                )
+                if timing:  # what ours does after load when record=True
+                    await raw.cdp.call("Runtime.evaluate", TIMING_PARAMS, raw.session_id)
+                out.append((time.perf_counter() - t0) * 1e3)
+                assert "errorText" not in reply, reply
+            return out
+
+        return batch
 
     def ours(record: bool) -> Callable[[], Awaitable[list[float]]]:
         async def loop() -> list[float]:
@@ -727,9 +780,10 @@ async def item_goto(bench: Bench, eng: Engines) -> Item:
         return out
 
     contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
-        ("raw", raw_batch),
+        ("raw", raw_nav(False)),
         ("ours", ours(True)),
         ("ours_norec", ours(False)),
+        ("raw_timing", raw_nav(True)),
     ]
     if eng.pw_page is not None:
         contenders.append(("pw", pw))
@@ -785,12 +839,11 @@ def test_navigate(page, site, i):
 
 
 def run_pytest(cmd: list[str], cwd: str, timeout: float = 300.0) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
-        env=env,
+        env=scratch_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -810,7 +863,8 @@ def run_pytest(cmd: list[str], cwd: str, timeout: float = 300.0) -> tuple[float,
         raise
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0 or "50 passed" not in out:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{out[-3000:]}")
+        tail = " | ".join(line.strip() for line in out.strip().splitlines()[-6:])
+        raise RuntimeError(f"exit {proc.returncode}: ... {tail[-700:]}")
     return elapsed, out
 
 
@@ -818,7 +872,7 @@ async def item_pytest(bench: Bench) -> Item:
     item = Item("pytest", "5. pytest run, 50 tests x one goto each (subprocess wall)", "s")
     item.add("reset", "ours cdp_page (reset)", distribution=False)
     item.add("context", "ours cdp_page --cdp-isolation=context", distribution=False)
-    have_pw = bench.pw is not None
+    have_pw = bench.have_pw
     if have_pw:
         item.add("pw", "pytest-playwright page", distribution=False)
         item.ratios.append(Ratio("ours reset / playwright", "reset", "pw", 0.30))
@@ -830,9 +884,7 @@ async def item_pytest(bench: Bench) -> Item:
             d.mkdir()
             (d / "pytest.ini").write_text("[pytest]\n")
         (ours_dir / "test_ours.py").write_text(OURS_TEST)
-        (pw_dir / "conftest.py").write_text(
-            PW_CONFTEST.format(executable=EXECUTABLE, args=ARGS)
-        )
+        (pw_dir / "conftest.py").write_text(PW_CONFTEST.format(executable=EXECUTABLE, args=ARGS))
         (pw_dir / "test_pw.py").write_text(PW_TEST)
         ours_base = [*base, "-p", "no:playwright", f"--cdp-browser={EXECUTABLE}"]
         commands = {
@@ -842,11 +894,19 @@ async def item_pytest(bench: Bench) -> Item:
         if have_pw:
             commands["pw"] = ([*base, "-p", "no:cdp_accept", "test_pw.py"], str(pw_dir))
         keys = list(commands)
+        failed: set[str] = set()
         for r in range(bench.cfg.pytest_rounds):
             for key in rotated(keys, r):
+                if key in failed:
+                    continue
                 cmd, cwd = commands[key]
-                elapsed, _ = await asyncio.to_thread(run_pytest, cmd, cwd)
-                item.series[key].samples.append(elapsed)
+                try:
+                    elapsed, _ = await asyncio.to_thread(run_pytest, cmd, cwd)
+                except RuntimeError as exc:
+                    failed.add(key)
+                    item.notes.append(f"{key} FAILED: {exc}")
+                    continue
+                item.series[key].add_round([elapsed])
     item.notes.append(
         f"each: {' '.join(base[1:])} + ours '-p no:playwright --cdp-browser=...' / "
         "playwright '-p no:cdp_accept' (conftest: browser_type_launch_args with "
@@ -861,7 +921,9 @@ async def item_pytest(bench: Bench) -> Item:
 
 def probe(mode: str, url: str) -> dict[str, Any]:
     cmd = [sys.executable, str(HERE / "mem_probe.py"), mode, url, EXECUTABLE, json.dumps(ARGS)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, check=False, env=scratch_env()
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"mem_probe {mode} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -876,7 +938,7 @@ async def item_memory(bench: Bench) -> Item:
         "br_ours": item.add("br_ours", "ours: browser tree PSS (Browser.memory)"),
         "br_lease": item.add("br_lease", "  ours acquire_page(): browser PSS (2 pages)", info=True),
     }
-    have_pw = bench.pw is not None
+    have_pw = bench.have_pw
     if have_pw:
         s["py_pw"] = item.add("py_pw", "playwright: Python RSS (sync API)")
         s["br_pw"] = item.add("br_pw", "playwright: browser tree PSS")
@@ -887,21 +949,29 @@ async def item_memory(bench: Bench) -> Item:
         series.distribution = False
     modes = ["baseline", "ours", "ours-lease"] + (["playwright"] if have_pw else [])
     pages: dict[str, int] = {}
+    failed: set[str] = set()
     for r in range(bench.cfg.memory_rounds):
         for mode in rotated(modes, r):
-            result = await asyncio.to_thread(probe, mode, bench.url)
+            if mode in failed:
+                continue
+            try:
+                result = await asyncio.to_thread(probe, mode, bench.url)
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+                failed.add(mode)
+                item.notes.append(f"{mode} FAILED: {exc}")
+                continue
             if mode == "baseline":
-                s["py_base"].samples.append(result["python_rss_mb"])
+                s["py_base"].add_round([result["python_rss_mb"]])
             elif mode == "ours":
-                s["py_ours"].samples.append(result["python_rss_mb"])
-                s["br_ours"].samples.append(result["browser"]["pss_mb"])
+                s["py_ours"].add_round([result["python_rss_mb"]])
+                s["br_ours"].add_round([result["browser"]["pss_mb"]])
             elif mode == "ours-lease":
-                s["py_lease"].samples.append(result["python_rss_mb"])
-                s["br_lease"].samples.append(result["browser"]["pss_mb"])
+                s["py_lease"].add_round([result["python_rss_mb"]])
+                s["br_lease"].add_round([result["browser"]["pss_mb"]])
             else:
-                s["py_pw"].samples.append(result["python_rss_mb"])
-                s["br_pw"].samples.append(result["browser"]["pss_mb"])
-                s["drv_pw"].samples.append(result["driver"]["pss_mb"])
+                s["py_pw"].add_round([result["python_rss_mb"]])
+                s["br_pw"].add_round([result["browser"]["pss_mb"]])
+                s["drv_pw"].add_round([result["driver"]["pss_mb"]])
             if "pages" in result:
                 pages[mode] = result["pages"]
     item.series["_50mb"] = Series("target: ours Python RSS", [50.0], distribution=False, info=True)
@@ -935,9 +1005,7 @@ async def run(cfg: Config, only: list[str]) -> list[Item]:
         if async_playwright is not None and needs_pw:
             pw_cm = async_playwright()
             pw = await pw_cm.start()
-        bench = Bench(cfg, runner, site, pw)
-        if async_playwright is None:
-            bench.pw = None
+        bench = Bench(cfg, runner, site, pw, have_pw=async_playwright is not None)
 
         async def timed(coro: Awaitable[Item]) -> Item:
             t0 = time.perf_counter()
@@ -959,10 +1027,9 @@ async def run(cfg: Config, only: list[str]) -> list[Item]:
                 if "goto" in only:
                     await timed(item_goto(bench, eng))
         if "pytest" in only:
-            # Needs pytest-playwright; the in-process driver is not used here.
-            await timed(item_pytest(Bench(cfg, runner, site, pw or _has_playwright())))
+            await timed(item_pytest(bench))
         if "memory" in only:
-            await timed(item_memory(Bench(cfg, runner, site, pw or _has_playwright())))
+            await timed(item_memory(bench))
     finally:
         if pw_cm is not None:
             with contextlib.suppress(Exception):
@@ -973,12 +1040,15 @@ async def run(cfg: Config, only: list[str]) -> list[Item]:
     return items
 
 
-def _has_playwright() -> Any | None:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
+def no_nan(value: Any) -> Any:
+    """NaN (no data) as null, so that the JSON is strict."""
+    if isinstance(value, float) and math.isnan(value):
         return None
-    return True
+    if isinstance(value, dict):
+        return {k: no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [no_nan(v) for v in value]
+    return value
 
 
 def main() -> None:
@@ -995,7 +1065,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown item(s) {unknown}; choose from {', '.join(ITEMS)}")
     cfg = Config(
-        rounds=opts.rounds or (3 if opts.quick else 8),
+        rounds=opts.rounds or (3 if opts.quick else 12),
         quick=opts.quick,
         pytest_rounds=opts.pytest_rounds or (1 if opts.quick else 2),
         memory_rounds=opts.memory_rounds or (1 if opts.quick else 2),
@@ -1006,9 +1076,11 @@ def main() -> None:
         pw_version = "not installed"
     version = launcher.browser_version(EXECUTABLE)
     print(f"bench_engine: {version} ({EXECUTABLE}), Python {platform.python_version()}, ")
-    print(f"  playwright {pw_version}, {os.cpu_count()} CPUs, rounds={cfg.rounds} "
-          f"pytest_rounds={cfg.pytest_rounds} memory_rounds={cfg.memory_rounds} "
-          f"quick={cfg.quick}")
+    print(
+        f"  playwright {pw_version}, {os.cpu_count()} CPUs, rounds={cfg.rounds} "
+        f"pytest_rounds={cfg.pytest_rounds} memory_rounds={cfg.memory_rounds} "
+        f"quick={cfg.quick}"
+    )
     print(
         textwrap.fill(
             "switches (launcher.default_args(), given to ours, the raw floor and Playwright's "
@@ -1030,10 +1102,14 @@ def main() -> None:
         )
     )
     t0 = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-engine-", dir=launcher.root_bases()[0]))
+    (scratch / "tmp").mkdir()
+    SCRATCH.append(scratch)
     try:
         items = asyncio.run(run(cfg, only))
     finally:
         kill_raw_leftovers()
+        shutil.rmtree(scratch, ignore_errors=True)
     print_summary(items)
     total = time.perf_counter() - t0
     print(f"\ntotal {total:.0f} s")
@@ -1068,6 +1144,7 @@ def main() -> None:
                             "num": r.num,
                             "ref": r.ref,
                             "value": r.value,
+                            "paired": r.paired,
                             "target": r.target,
                             "verdict": r.verdict,
                         }
@@ -1078,7 +1155,7 @@ def main() -> None:
                 for it in items
             ],
         }
-        Path(opts.json).write_text(json.dumps(data, indent=1))
+        Path(opts.json).write_text(json.dumps(no_nan(data), indent=1, allow_nan=False))
         print(f"wrote {opts.json}")
 
 

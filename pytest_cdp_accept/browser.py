@@ -76,12 +76,51 @@ class Navigation:
     """From sending ``Page.navigate`` to the ``wait_until`` state (for networkidle:
     to the moment the network went quiet, not including the 500 ms quiet window)."""
     wait_until: str
-    timing: dict[str, float] = field(default_factory=dict)
-    """The page's Navigation Timing entry (``performance.getEntriesByType('navigation')``)."""
+    _timing: dict[str, float] | _LazyTiming = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.status is None or self.status < 400
+
+    @property
+    def timing(self) -> dict[str, float]:
+        """The page's Navigation Timing entry (``performance.getEntriesByType('navigation')``).
+
+        Read from the page on first use, not by ``goto`` itself (reading it right after
+        the load cost every goto 4-8 ms while the renderer is busy). Read it before the
+        page navigates again: afterwards it raises ``UsageError``.
+        """
+        if isinstance(self._timing, dict):
+            return self._timing
+        return self._timing.get()
+
+
+class _LazyTiming:
+    """Reads a navigation's timing entry once, from any thread but the core loop's."""
+
+    def __init__(self, page: Page, loader: str, loop: asyncio.AbstractEventLoop) -> None:
+        self._page = page
+        self._loader = loader
+        self._loop = loop
+        self._value: dict[str, float] | None = None
+
+    def get(self) -> dict[str, float]:
+        if self._value is None:
+            if _running_loop() is self._loop:
+                raise UsageError("on the core event loop, use `await page.navigation_timing(nav)`")
+            future = asyncio.run_coroutine_threadsafe(self.fetch(), self._loop)
+            self._value = future.result(timeout=30)
+        return self._value
+
+    async def fetch(self) -> dict[str, float]:
+        if self._value is None:
+            if self._page._committed_loader != self._loader:
+                raise UsageError(
+                    "Navigation.timing is only available until the page navigates again: "
+                    "read nav.timing before the next goto"
+                )
+            self._value = await self._page._navigation_timing()
+        return self._value
 
 
 @dataclass(frozen=True)
@@ -127,6 +166,8 @@ class Page:
         session.on("Network.loadingFinished", self._on_request_done)
         session.on("Network.loadingFailed", self._on_request_done)
         session.on("Page.javascriptDialogOpening", self._on_dialog)
+        session.on("Page.frameNavigated", self._on_frame_navigated)
+        self._committed_loader = ""
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("crashed" if self.crashed else "live")
@@ -168,6 +209,11 @@ class Page:
     def _touch_network(self) -> None:
         self._last_net = time.perf_counter()
         self._net_changed.set()
+
+    def _on_frame_navigated(self, params: dict[str, Any]) -> None:
+        frame = params.get("frame") or {}
+        if frame.get("id") == self.target_id and not frame.get("parentId"):
+            self._committed_loader = frame.get("loaderId", "")
 
     def _on_dialog(self, params: dict[str, Any]) -> None:
         # Like Playwright: a dialog nobody listens for is dismissed, never left blocking.
@@ -269,7 +315,9 @@ class Page:
             watch.close()
         elapsed = (end - start) * 1000.0
         self.url = final_url
-        timing = await self._navigation_timing() if loader and record else {}
+        timing: dict[str, float] | _LazyTiming = {}
+        if loader:
+            timing = _LazyTiming(self, loader, asyncio.get_running_loop())
         nav = Navigation(final_url, status, elapsed, wait_until, timing)
         if record:
             self.recorder.record("navigation", elapsed)
@@ -282,6 +330,12 @@ class Page:
     async def _stop_loading(self) -> None:
         with contextlib.suppress(CDPAcceptError):
             await self.session.send("Page.stopLoading", timeout=2)
+
+    async def navigation_timing(self, navigation: Navigation) -> dict[str, float]:
+        """``navigation.timing`` for code running on the core's own event loop."""
+        if isinstance(navigation._timing, dict):
+            return navigation._timing
+        return await navigation._timing.fetch()
 
     async def _navigation_timing(self) -> dict[str, float]:
         with contextlib.suppress(CDPAcceptError):
@@ -400,6 +454,13 @@ class _NavigationWatch:
         if wait_until == "networkidle":
             return await self.page._wait_network_idle(deadline)
         return reached
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _evaluate_value(expression: str, result: dict[str, Any]) -> Any:

@@ -25,6 +25,7 @@ anything else          what the test records with ``cdp_metrics`` (latency, ms)
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,6 +52,7 @@ METRIC_KINDS: dict[str, str] = {
     "recovery.success": "rate",
     "leaks.js_heap": "growth",
     "leaks.dom_nodes": "growth",
+    "leaks.python": "memory",
     "stress.run": "latency",
     "recovery.time": "latency",
 }
@@ -95,6 +97,7 @@ class RecoveryRequest:
 class LeaksRequest:
     runs: int
     warmup: int
+    python: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,15 +261,18 @@ def leaks_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
             f"cdp_leaks: warmup={warmup!r} must be a whole number from 0 to runs-3 "
             f"({runs - 3}): the slope needs at least 3 runs after the warm-up"
         )
-    if "python" in kwargs:
-        raise ThresholdSyntaxError(
-            "cdp_leaks: python= (Python-side leaks via memray) is not available yet; "
-            "remove it, or use pytest-memray's limit_leaks marker"
-        )
     thresholds = parse_thresholds("leaks.js_heap", kwargs.get("js_heap", "<64KB/run"), "growth")
     if "dom_nodes" in kwargs:
         thresholds += parse_thresholds("leaks.dom_nodes", kwargs["dom_nodes"], "growth")
-    return GateSpec(tuple(thresholds), leaks=LeaksRequest(runs, warmup))
+    python = "python" in kwargs
+    if python:
+        if importlib.util.find_spec("memray") is None:
+            raise ThresholdSyntaxError(
+                "cdp_leaks(python=...) needs memray, which is not installed: "
+                "pip install 'pytest-cdp-accept[memray]' (or remove python=)"
+            )
+        thresholds += parse_thresholds("leaks.python", kwargs["python"], "memory")
+    return GateSpec(tuple(thresholds), leaks=LeaksRequest(runs, warmup, python))
 
 
 MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
@@ -289,8 +295,9 @@ MARKER_HELP = {
     "body many times, each on its own page; pass iff the success rate holds",
     "cdp_recovery": 'cdp_recovery(crashes=10, kind="mixed", success=">=80%", within="5s"): '
     "inject renderer crashes / browser kills; the body must pass again after each",
-    "cdp_leaks": 'cdp_leaks(runs=20, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run"): '
-    "growth per run after forced GC (least-squares slope)",
+    "cdp_leaks": 'cdp_leaks(runs=20, warmup=3, js_heap="<64KB/run", dom_nodes="<5/run", '
+    'python="<1MB"): growth per run after forced GC (least-squares slope); Python side '
+    "via memray",
 }
 
 

@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -337,16 +338,27 @@ def sweep_stale(base: str | None = None) -> list[str]:
 # -- the process ------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGKILL the browser when the launching thread's process dies."""
+def _resolve_prctl() -> Any:
+    """libc's prctl, looked up once in the parent (importing ctypes in every forked child
+    cost ~7 ms per launch)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _resolve_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGKILL the browser when the launching thread's process dies."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 @dataclass
@@ -450,7 +462,7 @@ async def spawn(
         XDG_CACHE_HOME=str(root / "cache"),
     )
     kwargs: dict[str, object] = {}
-    if sys.platform.startswith("linux"):
+    if _PRCTL is not None:
         kwargs["preexec_fn"] = _die_with_parent
     if os.name == "posix":
         kwargs["start_new_session"] = True

@@ -16,15 +16,20 @@ Metrics recorded:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .errors import CDPAcceptError
+from .errors import CDPAcceptError, UsageError
 from .gate import GateSpec
 from .metrics import MetricsRecorder
 from .pool import PageLease
@@ -271,6 +276,50 @@ class LeakSeries:
     dom_nodes: list[float] = field(default_factory=list)
     documents: list[float] = field(default_factory=list)
     listeners: list[float] = field(default_factory=list)
+    python_kb: float | None = None
+    python_top: list[str] = field(default_factory=list)
+
+
+MEMRAY_HINT = "cdp_leaks(python=...) needs memray: pip install 'pytest-cdp-accept[memray]'"
+
+
+@contextmanager
+def python_leak_tracking(series: LeakSeries) -> Iterator[None]:
+    """Track the test process's allocations with memray (Python allocators traced, as
+    pytest-memray's ``limit_leaks`` needs); what is still alive at the end, after a full
+    garbage collection, is the leak."""
+    try:
+        import memray
+    except ImportError as exc:  # checked at collection too; this is the last line of defence
+        raise UsageError(MEMRAY_HINT) from exc
+    folder = tempfile.mkdtemp(prefix="cdp-accept-memray-")
+    path = os.path.join(folder, "leaks.bin")
+    try:
+        try:
+            tracker = memray.Tracker(path, trace_python_allocators=True)
+            tracker.__enter__()
+        except RuntimeError as exc:  # another Tracker (pytest-memray) is active
+            raise UsageError(
+                f"cdp_leaks(python=...) cannot track while another memray tracker runs "
+                f"(pytest-memray?): {exc}"
+            ) from exc
+        try:
+            yield
+            gc.collect()
+        finally:
+            tracker.__exit__(None, None, None)
+        reader = memray.FileReader(path)
+        try:
+            leaked = list(reader.get_leaked_allocation_records(merge_threads=True))
+        finally:
+            reader.close()
+        series.python_kb = sum(r.size for r in leaked) / 1024.0
+        for record in sorted(leaked, key=lambda r: -r.size)[:3]:
+            frames = record.stack_trace()
+            where = f"{frames[0][1]}:{frames[0][2]} in {frames[0][0]}" if frames else "?"
+            series.python_top.append(f"{record.size / 1024:.1f} KB at {where}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def slope(values: Sequence[float]) -> float:
@@ -311,11 +360,17 @@ def run_leaks(
     *,
     runs: int,
     warmup: int,
+    python: bool = False,
     progress: Progress | None = None,
 ) -> LeakSeries:
-    """Run the body ``runs`` times on one page, sampling after each; record the slopes."""
+    """Run the body ``runs`` times on one page, sampling after each; record the slopes.
+
+    With ``python``, the runs after the warm-up also run under memray, and what
+    they left alive in this process is recorded as ``leaks.python`` (MB, total).
+    """
     series = LeakSeries()
-    for index in range(runs):
+
+    def one(index: int) -> None:
         body(page)  # a failing body fails the test: leak figures of a broken body mean nothing
         heap, nodes, documents, listeners = heap_sample(page)
         series.js_heap_kb.append(heap)
@@ -324,8 +379,17 @@ def run_leaks(
         series.listeners.append(listeners)
         if progress is not None and (index + 1) % max(1, runs // 5) == 0:
             progress(f"leaks: {index + 1}/{runs} runs")
+
+    for index in range(warmup):
+        one(index)
+    tracking = python_leak_tracking(series) if python else contextlib.nullcontext()
+    with tracking:
+        for index in range(warmup, runs):
+            one(index)
     recorder.record("leaks.js_heap", slope(series.js_heap_kb[warmup:]))
     recorder.record("leaks.dom_nodes", slope(series.dom_nodes[warmup:]))
+    if series.python_kb is not None:
+        recorder.record("leaks.python", series.python_kb / 1024.0)
     return series
 
 
@@ -370,12 +434,17 @@ def run_loop(
             recorder,
             runs=spec.leaks.runs,
             warmup=spec.leaks.warmup,
+            python=spec.leaks.python,
             progress=progress,
         )
-        return [
+        lines = [
             f"leaks: {spec.leaks.runs} runs, the first {spec.leaks.warmup} left out of the slope",
             "  JS heap after GC (KB): " + ", ".join(f"{v:.0f}" for v in series.js_heap_kb),
             "  DOM nodes: " + ", ".join(f"{v:.0f}" for v in series.dom_nodes),
             "  JS event listeners: " + ", ".join(f"{v:.0f}" for v in series.listeners),
         ]
+        if series.python_kb is not None:
+            lines.append(f"  Python: {series.python_kb:.1f} KB still alive after the runs")
+            lines += [f"    {entry}" for entry in series.python_top]
+        return lines
     return []

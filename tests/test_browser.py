@@ -427,3 +427,15 @@ def test_unreachable_endpoint_is_a_clear_launch_error() -> None:
         asyncio.run(Browser.connect(url, timeout=2))
     with pytest.raises(LaunchError, match="expected ws://"):
         asyncio.run(Browser.connect("ftp://nope"))
+
+
+def test_timing_is_read_on_first_use_and_only_for_the_current_document(
+    page: SyncPage, site: LocalSite
+) -> None:
+    first = page.goto(site.url("/"))
+    assert first.timing["loadEventEnd"] > 0
+    assert first.timing is first.timing  # read once, then kept
+    stale = page.goto(site.url("/storage"))
+    page.goto(site.url("/"))
+    with pytest.raises(UsageError, match="before the next goto"):
+        _ = stale.timing

@@ -207,7 +207,6 @@ def test_leak_is_found_and_a_healthy_page_is_not_flagged(
         ('cdp_stress(runs=5, success=">=195%")', "*195*"),
         ('cdp_recovery(kind="gpu")', "*kind='gpu'; allowed: renderer, browser, mixed*"),
         ("cdp_leaks(runs=5, warmup=4)", "*warmup=4 must be a whole number from 0 to runs-3*"),
-        ("cdp_leaks(python='<1MB')", "*python= *not available yet*"),
         ('cdp_stress(runs=5, sucess=">=95%")', "*unknown keyword 'sucess'*"),
     ],
 )
@@ -226,3 +225,33 @@ def test_bad_stability_markers_are_usage_errors(
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_python_side_leaks_via_memray(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytest.importorskip("memray")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        kept = []
+
+        @pytest.mark.cdp_leaks(runs=8, warmup=2, js_heap="<64KB/run", python="<1MB")
+        def test_python_leak(cdp_page, cdp_site):
+            kept.append(bytearray(512 * 1024))  # 512 KB kept per run: 3 MB over 6 runs
+
+        @pytest.mark.cdp_leaks(runs=8, warmup=2, js_heap="<64KB/run", python="<1MB")
+        def test_python_clean(cdp_page, cdp_site):
+            scratch = bytearray(512 * 1024)
+            del scratch
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_python_leak*",
+            "*✗ leaks.python value < 1 MB: * MB (n=1)*",
+            "*Python: * KB still alive after the runs*",
+            "*KB at *test_python_side_leaks_via_memray.py:*",
+        ]
+    )
