@@ -18,12 +18,12 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import random
 import importlib.metadata
 import json
 import math
 import os
 import platform
+import random
 import shutil
 import signal
 import subprocess
