@@ -153,6 +153,8 @@ class Page:
         self.context_id = context_id
         self.url = "about:blank"
         self.recorder: Recorder = NULL_RECORDER
+        self.navigation_metric = "navigation"
+        """Where goto records: loops under load (stress, fleet, recovery) use their own name."""
         self.tainted = False
         self.closed = False
         self._perf_enabled = False
@@ -320,7 +322,7 @@ class Page:
             timing = _LazyTiming(self, loader, asyncio.get_running_loop())
         nav = Navigation(final_url, status, elapsed, wait_until, timing)
         if record:
-            self.recorder.record("navigation", elapsed)
+            self.recorder.record(self.navigation_metric, elapsed)
         if check_status and status is not None and status >= 400:
             raise HTTPStatusError(final_url, status, nav)
         if error_text and check_status:

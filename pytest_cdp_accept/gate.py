@@ -11,7 +11,9 @@ Metric names (the same in markers, session gates, reports and JSON):
 =====================  ======================================================
 ``startup``            each browser launch the test caused or waited for (ms)
 ``page_open``          time to hand the test a ready page (ms)
-``navigation``         each user ``goto`` (ms)
+``navigation``         each ``goto`` of an ordinary test (ms); the loops under load
+                       record theirs as ``stress.navigation``, ``fleet.navigation``
+                       and ``recovery.navigation``
 ``command``            each user ``evaluate`` / ``send`` round trip (ms)
 ``memory.idle``        PSS of the test's browsers after the body settled (MB)
 ``memory.peak``        highest PSS sampled while the body ran (MB)
@@ -19,6 +21,7 @@ Metric names (the same in markers, session gates, reports and JSON):
 ``fleet.browsers``     browsers of ``cdp_fleet`` alive after the body
 ``fleet.pages``        pages of ``cdp_fleet`` alive after the body
 ``fleet.startup``      time to bring the whole fleet up (ms)
+``fleet.launch``       each of the fleet's parallel browser launches (ms)
 anything else          what the test records with ``cdp_metrics`` (latency, ms)
 =====================  ======================================================
 """

@@ -23,7 +23,7 @@ from .metrics import MetricsRecorder
 from .pool import ISOLATION_MODES, Isolation, PoolOptions
 from .probe import TestProbe
 from .report import Results
-from .site import LocalSite
+from .site import AppURL, LocalSite
 from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
 from .thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 
@@ -39,6 +39,7 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("--cdp-navigation-timeout", "cdp_navigation_timeout", "float", "seconds per goto (30)"),
     ("--cdp-recycle-after", "cdp_recycle_after", "int", "replace a browser after N leases"),
     ("--cdp-recycle-memory", "cdp_recycle_memory", "float", "replace a browser above N MB PSS"),
+    ("--cdp-base-url", "cdp_base_url", "string", "the app under test (default: the built-in site)"),
 ]
 
 
@@ -484,6 +485,27 @@ def cdp_fleet(
         yield SyncFleet(runner, fleet)
     finally:
         runner.run(fleet.close())
+
+
+@pytest.fixture(scope="session")
+def cdp_base_url(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> str | None:
+    """Base URL of the app under test: ``--cdp-base-url`` / ini ``cdp_base_url``, else
+    pytest-base-url's ``--base-url`` when that plugin is installed, else None."""
+    value = _setting(pytestconfig, "cdp_base_url")
+    if value:
+        return str(value)
+    if pytestconfig.pluginmanager.has_plugin("base_url"):
+        return request.getfixturevalue("base_url") or None
+    return None
+
+
+@pytest.fixture(scope="session")
+def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSite | AppURL:
+    """The app under test, as ``cdp_app.url(path)``: your base URL, or the built-in site."""
+    if cdp_base_url:
+        return AppURL(cdp_base_url)
+    site: LocalSite = request.getfixturevalue("cdp_site")
+    return site
 
 
 @pytest.fixture(scope="session")

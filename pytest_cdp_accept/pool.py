@@ -401,6 +401,7 @@ class BrowserPool:
         """Give a page back: wiped and parked, disposed, or closed (in the background)."""
         pooled, page = lease.owner, lease.page
         page.recorder = NULL_RECORDER
+        page.navigation_metric = "navigation"
         for extra in lease.extra_pages:
             self._spawn(extra.close())
         lease.extra_pages.clear()

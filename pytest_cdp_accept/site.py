@@ -118,6 +118,7 @@ import socketserver
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -984,3 +985,21 @@ def _as_path(path: str) -> str:
 
 def _count_key(path: str) -> str:
     return _as_path(path).partition("?")[0].partition("#")[0]
+
+
+class AppURL:
+    """URLs of an app under test that runs elsewhere: ``AppURL(base).url(path)``."""
+
+    def __init__(self, base: str) -> None:
+        parsed = urllib.parse.urlsplit(base)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"base URL {base!r}: expected http(s)://host[:port][/path]")
+        self.base = base if base.endswith("/") else base + "/"
+        self.origin = f"{parsed.scheme}://{parsed.netloc}"
+
+    def __repr__(self) -> str:
+        return f"<AppURL {self.base}>"
+
+    def url(self, path: str = "/") -> str:
+        """``path`` relative to the base URL (a leading slash keeps the base's path)."""
+        return urllib.parse.urljoin(self.base, path.lstrip("/"))

@@ -153,6 +153,7 @@ def run_stress(
             except CDPAcceptError as exc:
                 error = exc
             else:
+                page._page.navigation_metric = "stress.navigation"
                 try:
                     error = _call(body, page)
                 finally:
@@ -201,7 +202,9 @@ class PageHolder:
 
     def replace_browser_page(self, recorder: MetricsRecorder) -> None:
         """The browser died: a page on a healthy (new) browser behind the same handle."""
+        metric = self.page._page.navigation_metric
         self.lease = self.pool.replace_page(self.page, self.lease, recorder)
+        self.page._page.navigation_metric = metric
 
 
 def run_recovery(
@@ -216,6 +219,7 @@ def run_recovery(
 ) -> tuple[Outcomes, list[RecoveryRun]]:
     """Run the body, then for each fault: inject, recover, run the body again."""
     body(holder.page)  # the body must pass before any fault: a failure here is the test's
+    holder.page._page.navigation_metric = "recovery.navigation"
     outcomes = Outcomes()
     runs: list[RecoveryRun] = []
     for index in range(crashes):

@@ -119,8 +119,10 @@ def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: 
     report = json.loads((pytester.path / "out.json").read_text())
     assert report["metrics"]["fleet.browsers"]["max"] == 10
     assert report["metrics"]["fleet.pages"]["max"] == 50
-    assert report["metrics"]["startup"]["n"] == 10
+    assert report["metrics"]["fleet.launch"]["n"] == 10
     assert report["metrics"]["page_open"]["n"] == 50
+    assert report["metrics"]["fleet.navigation"]["n"] == 50
+    assert "navigation" not in report["metrics"]
 
 
 def test_fleet_without_its_marker_is_a_clear_error(
