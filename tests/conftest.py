@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,3 +116,53 @@ def run(pool: SyncPool) -> Any:
         return pool._runner.run(coro)
 
     return runner
+
+
+# -- running pytest inside a test (pytester, subprocess mode) ------------------------------
+
+INNER_ARGS = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url")
+
+
+@pytest.fixture
+def isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Browsers of the inner run get a private temp base, checked empty afterwards."""
+    with short_tmp() as base:
+        monkeypatch.setenv(launcher.ROOT_BASE_ENV, str(base))
+        yield base
+        assert not processes_using(str(base)), "the inner run left a browser running"
+        assert not roots_in(base), "the inner run left a temp root behind"
+
+
+def run_pytest(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*INNER_ARGS, *args, timeout=600)
+
+
+@pytest.fixture
+def remote_browser() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A Chromium the test starts itself with --remote-debugging-port: (process, http URL)."""
+    with short_tmp() as base:
+        profile = base / "profile"
+        args = [a for a in launcher.default_args() if "--remote-debugging-port" not in a]
+        proc = subprocess.Popen(
+            [
+                launcher.find_browser(),
+                *args,
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": str(base)},
+        )
+        try:
+            port_file = profile / "DevToolsActivePort"
+            deadline = time.monotonic() + 30
+            while not (port_file.exists() and port_file.read_text().strip()):
+                assert time.monotonic() < deadline, "the remote browser did not start"
+                time.sleep(0.05)
+            yield proc, f"http://127.0.0.1:{port_file.read_text().split()[0]}"
+        finally:
+            os.killpg(proc.pid, 9)
+            proc.wait(10)
+            launcher.kill_processes_using([str(base)])

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -378,35 +376,6 @@ def test_feature_switches_are_merged() -> None:
 
 
 # -- remote browsers -------------------------------------------------------------------
-
-
-@pytest.fixture
-def remote_browser(tmp_path: Path) -> Any:
-    """A Chromium started by the test itself with --remote-debugging-port."""
-    import subprocess
-
-    from pytest_cdp_accept import launcher
-
-    profile = tmp_path / "remote-profile"
-    args = [a for a in launcher.default_args() if not a.startswith("--remote-debugging-port")]
-    proc = subprocess.Popen(
-        [launcher.find_browser(), *args, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            assert time.monotonic() < deadline, "remote browser did not start"
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        yield proc, f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.wait(10)
 
 
 def test_remote_endpoint_is_used_and_not_killed(remote_browser: Any, site: LocalSite) -> None:

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import processes_using, roots_in, short_tmp
-
-pytest_plugins = ["pytester"]
-
-BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url")
-
-
-@pytest.fixture
-def isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Browsers of the inner run get a private temp base, checked empty afterwards."""
-    with short_tmp() as base:
-        monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(base))
-        yield base
-        assert not processes_using(str(base)), "the inner run left a browser running"
-        assert not roots_in(base), "the inner run left a temp root behind"
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(*BASE_ARGS, *args, timeout=300)
+from .conftest import INNER_ARGS, processes_using, roots_in, run_pytest
 
 
 def test_the_readme_example_passes(pytester: pytest.Pytester, isolated: Path) -> None:
@@ -41,7 +21,7 @@ def test_the_readme_example_passes(pytester: pytest.Pytester, isolated: Path) ->
             assert cdp_page.evaluate("1+1") == 2
         """
     )
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.assert_outcomes(passed=1)
 
 
@@ -49,9 +29,9 @@ def test_plugin_is_silent_and_launches_nothing_for_other_tests(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
     pytester.makepyfile("def test_plain():\n    assert True\n")
-    with_plugin = run(pytester)
+    with_plugin = run_pytest(pytester)
     with_plugin.assert_outcomes(passed=1)
-    without = run(pytester, "-p", "no:cdp_accept")
+    without = run_pytest(pytester, "-p", "no:cdp_accept")
     assert not roots_in(isolated)
 
     def significant(lines: list[str]) -> list[str]:
@@ -75,13 +55,13 @@ def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) ->
             pass
         """
     )
-    run(pytester, "--strict-markers").assert_outcomes(passed=1)
-    result = run(pytester, "--markers")
+    run_pytest(pytester, "--strict-markers").assert_outcomes(passed=1)
+    result = run_pytest(pytester, "--markers")
     result.stdout.fnmatch_lines(["*cdp_isolation(mode)*"])
 
 
 def test_options_are_listed(pytester: pytest.Pytester) -> None:
-    result = run(pytester, "--help")
+    result = run_pytest(pytester, "--help")
     result.stdout.fnmatch_lines(
         ["*--cdp-browser=*", "*--cdp-pool-size=*", "*--cdp-isolation=*", "*--cdp-endpoint=*"]
     )
@@ -90,7 +70,7 @@ def test_options_are_listed(pytester: pytest.Pytester) -> None:
 def test_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncdp_isolation = sometimes\n")
     pytester.makepyfile("def test_page(cdp_page):\n    pass\n")
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.stdout.fnmatch_lines(["*cdp_isolation = 'sometimes': expected one of reset, context*"])
     assert result.ret != 0
 
@@ -103,8 +83,10 @@ def test_ini_is_the_fallback_and_the_option_wins(pytester: pytest.Pytester, isol
             print("ISOLATION", cdp_pool_options.isolation, cdp_pool_options.size)
         """
     )
-    run(pytester, "-s").stdout.fnmatch_lines(["*ISOLATION context 2*"])
-    run(pytester, "-s", "--cdp-isolation=reset").stdout.fnmatch_lines(["*ISOLATION reset 2*"])
+    run_pytest(pytester, "-s").stdout.fnmatch_lines(["*ISOLATION context 2*"])
+    run_pytest(pytester, "-s", "--cdp-isolation=reset").stdout.fnmatch_lines(
+        ["*ISOLATION reset 2*"]
+    )
 
 
 def test_missing_browser_is_one_clear_error_per_test_and_no_hang(
@@ -119,7 +101,7 @@ def test_missing_browser_is_one_clear_error_per_test_and_no_hang(
             pass
         """
     )
-    result = run(pytester, "--cdp-browser=/no/such/chromium")
+    result = run_pytest(pytester, "--cdp-browser=/no/such/chromium")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*/no/such/chromium*does not exist or is not executable*"])
 
@@ -148,8 +130,8 @@ def test_both_isolation_modes_keep_tests_apart(pytester: pytest.Pytester, isolat
             assert cdp_page.evaluate("localStorage.length") == 0
         """
     )
-    run(pytester).assert_outcomes(passed=3)
-    run(pytester, "--cdp-isolation=context").assert_outcomes(passed=3)
+    run_pytest(pytester).assert_outcomes(passed=3)
+    run_pytest(pytester, "--cdp-isolation=context").assert_outcomes(passed=3)
 
 
 def test_a_test_that_kills_its_browser_does_not_hurt_the_next(
@@ -174,7 +156,7 @@ def test_a_test_that_kills_its_browser_does_not_hurt_the_next(
             assert page.goto(cdp_site.url("/")).status == 200
         """
     )
-    run(pytester).assert_outcomes(passed=4)
+    run_pytest(pytester).assert_outcomes(passed=4)
 
 
 def test_failures_name_their_cause(pytester: pytest.Pytester, isolated: Path) -> None:
@@ -190,7 +172,7 @@ def test_failures_name_their_cause(pytester: pytest.Pytester, isolated: Path) ->
             assert cdp_page.goto(cdp_site.url("/")).status == 200
         """
     )
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.assert_outcomes(failed=2, passed=1)
     result.stdout.fnmatch_lines(
         [
@@ -213,7 +195,7 @@ def test_async_twin_without_an_asyncio_plugin(pytester: pytest.Pytester, isolate
             asyncio.run(body())
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest(pytester).assert_outcomes(passed=1)
 
 
 def test_metrics_fixture_records_engine_and_user_samples(
@@ -233,7 +215,7 @@ def test_metrics_fixture_records_engine_and_user_samples(
             assert cdp_metrics.samples("command")
         """
     )
-    run(pytester).assert_outcomes(passed=1)
+    run_pytest(pytester).assert_outcomes(passed=1)
 
 
 def test_xdist_workers_each_have_their_own_pool(pytester: pytest.Pytester, isolated: Path) -> None:
@@ -249,47 +231,23 @@ def test_xdist_workers_each_have_their_own_pool(pytester: pytest.Pytester, isola
             print("WORKER", os.environ.get("PYTEST_XDIST_WORKER"), cdp_page.browser_pid)
         """
     )
-    result = run(pytester, "-n", "2")
+    result = run_pytest(pytester, "-n", "2")
     result.assert_outcomes(passed=6)
 
 
-def test_remote_endpoint_option(pytester: pytest.Pytester, isolated: Path, tmp_path: Path) -> None:
-    from pytest_cdp_accept import launcher
-
-    with short_tmp() as profile_base:
-        profile = profile_base / "profile"
-        args = [a for a in launcher.default_args() if "remote-debugging-port" not in a]
-        proc = subprocess.Popen(
-            [
-                launcher.find_browser(),
-                *args,
-                "--remote-debugging-port=0",
-                f"--user-data-dir={profile}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "TMPDIR": str(profile_base)},
-        )
-        try:
-            port_file = profile / "DevToolsActivePort"
-            deadline = time.monotonic() + 30
-            while not (port_file.exists() and port_file.read_text().strip()):
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-            port = port_file.read_text().split()[0]
-            pytester.makepyfile(
-                """
-                def test_remote(cdp_page, cdp_site):
-                    assert cdp_page.browser_pid is None
-                    assert cdp_page.goto(cdp_site.url("/")).status == 200
-                """
-            )
-            run(pytester, f"--cdp-endpoint=http://127.0.0.1:{port}").assert_outcomes(passed=1)
-            assert proc.poll() is None
-        finally:
-            os.killpg(proc.pid, 9)
-            proc.wait(10)
+def test_remote_endpoint_option(
+    pytester: pytest.Pytester, isolated: Path, remote_browser: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    proc, endpoint = remote_browser
+    pytester.makepyfile(
+        """
+        def test_remote(cdp_page, cdp_site):
+            assert cdp_page.browser_pid is None
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    run_pytest(pytester, f"--cdp-endpoint={endpoint}").assert_outcomes(passed=1)
+    assert proc.poll() is None, "the pool must not stop a browser it did not launch"
 
 
 # -- hygiene: killed browsers, killed runs ---------------------------------------------
@@ -309,7 +267,7 @@ def test_a_killed_pytest_run_leaves_no_browser_and_the_next_run_sweeps(
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *BASE_ARGS, "-s", "test_hang.py"],
+        [sys.executable, "-m", "pytest", *INNER_ARGS, "-s", "test_hang.py"],
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -338,5 +296,5 @@ def test_a_killed_pytest_run_leaves_no_browser_and_the_next_run_sweeps(
     assert roots_in(isolated), "precondition: the killed run could not clean its temp root"
 
     pytester.makepyfile(test_next="def test_next(cdp_page):\n    pass\n")
-    run(pytester, "test_next.py").assert_outcomes(passed=1)
+    run_pytest(pytester, "test_next.py").assert_outcomes(passed=1)
     assert not roots_in(isolated), "the next run did not sweep the dead run's temp root"

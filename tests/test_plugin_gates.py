@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import processes_using, roots_in, short_tmp
-
-pytest_plugins = ["pytester"]
-
-BASE_ARGS = ("-p", "no:cacheprovider", "-p", "no:playwright", "-p", "no:base_url")
-
-
-@pytest.fixture
-def isolated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with short_tmp() as base:
-        monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(base))
-        yield base
-        assert not processes_using(str(base))
-        assert not roots_in(base)
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(*BASE_ARGS, *args, timeout=300)
-
+from .conftest import run_pytest
 
 LATENCY = """
 import pytest
@@ -47,7 +28,7 @@ def test_300ms_page(cdp_page, cdp_site):
 
 def test_planted_latency_cases(pytester: pytest.Pytester, isolated: Path) -> None:
     pytester.makepyfile(LATENCY)
-    result = run(pytester, "--cdp-json=out.json")
+    result = run_pytest(pytester, "--cdp-json=out.json")
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
         [
@@ -71,8 +52,8 @@ def test_planted_latency_cases(pytester: pytest.Pytester, isolated: Path) -> Non
 
 def test_threshold_factor_and_record_only(pytester: pytest.Pytester, isolated: Path) -> None:
     pytester.makepyfile(LATENCY)
-    run(pytester, "--cdp-threshold-factor=5").assert_outcomes(passed=3)
-    result = run(pytester, "--cdp-record-only")
+    run_pytest(pytester, "--cdp-threshold-factor=5").assert_outcomes(passed=3)
+    result = run_pytest(pytester, "--cdp-record-only")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*cdp-accept (record only)*", "*✗ navigation p95 < 500 ms*"])
 
@@ -91,7 +72,7 @@ def test_planted_memory_cases(pytester: pytest.Pytester, isolated: Path) -> None
             cdp_page.goto(cdp_site.url("/heavy?kb=256"))
         """
     )
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*✗ memory.idle value < 1 MB: * MB (n=1)*"])
     result.stdout.fnmatch_lines(["*memory.peak *"])
@@ -114,7 +95,7 @@ def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: 
             assert indexes == list(range(50))
         """
     )
-    result = run(pytester, "--cdp-json=out.json")
+    result = run_pytest(pytester, "--cdp-json=out.json")
     result.assert_outcomes(passed=1)
     report = json.loads((pytester.path / "out.json").read_text())
     assert report["metrics"]["fleet.browsers"]["max"] == 10
@@ -129,7 +110,7 @@ def test_fleet_without_its_marker_is_a_clear_error(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
     pytester.makepyfile("def test_fleet(cdp_fleet):\n    pass\n")
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.stdout.fnmatch_lines(["*cdp_fleet needs @pytest.mark.cdp_concurrency*"])
     assert result.ret != 0
 
@@ -140,6 +121,11 @@ def test_fleet_without_its_marker_is_a_clear_error(
         ('cdp_latency(navigation="p95<<500ms")', '*test_bad: bad threshold "p95<<500ms"*'),
         ('cdp_memory(idel="<500MB")', "*test_bad: cdp_memory: unknown keyword 'idel'*"),
         ('cdp_latency(navigation="fast")', '*test_bad: bad threshold "fast"*'),
+        ('cdp_stress(runs=0, success=">=95%")', "*runs=0 must be a whole number >= 1*"),
+        ('cdp_stress(runs=5, success=">=195%")', "*195*"),
+        ('cdp_recovery(kind="gpu")', "*kind='gpu'; allowed: renderer, browser, mixed*"),
+        ("cdp_leaks(runs=5, warmup=4)", "*warmup=4 must be a whole number from 0 to runs-3*"),
+        ('cdp_stress(runs=5, sucess=">=95%")', "*unknown keyword 'sucess'*"),
     ],
 )
 def test_bad_markers_are_usage_errors_at_collection(
@@ -154,7 +140,7 @@ def test_bad_markers_are_usage_errors_at_collection(
             pass
         """
     )
-    result = run(pytester)
+    result = run_pytest(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
@@ -169,7 +155,7 @@ def test_session_gates_fail_a_run_whose_tests_all_passed(
             cdp_page.goto(cdp_site.url("/"))
         """
     )
-    result = run(pytester)
+    result = run_pytest(pytester)
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -185,7 +171,7 @@ def test_session_gates_fail_a_run_whose_tests_all_passed(
 def test_bad_session_gate_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncdp_gates = navigation: p95<<1ms\n")
     pytester.makepyfile("def test_one():\n    pass\n")
-    result = run(pytester)
+    result = run_pytest(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*cdp_gates*line 1*p95<<1ms*"])
 
@@ -206,7 +192,7 @@ def test_xdist_gates_see_the_merged_samples_exactly(
             cdp_page.goto(cdp_site.url("/"))
         """
     )
-    result = run(pytester, "-n", "2", "--cdp-json=out.json")
+    result = run_pytest(pytester, "-n", "2", "--cdp-json=out.json")
     result.assert_outcomes(passed=12)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*✓ navigation count >= 12: 12*", "*✓ navigation count <= 12*"])
@@ -222,7 +208,7 @@ def test_junit_properties_carry_key_figures(pytester: pytest.Pytester, isolated:
             cdp_page.goto(cdp_site.url("/"))
         """
     )
-    run(pytester, "--junitxml=junit.xml").assert_outcomes(passed=1)
+    run_pytest(pytester, "--junitxml=junit.xml").assert_outcomes(passed=1)
     tree = ET.parse(pytester.path / "junit.xml")
     names = {p.get("name") for p in tree.iter("property")}
     assert {"cdp.navigation.value", "cdp.page_open.value", "cdp.startup.value"} <= names
