@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import atexit
 import inspect
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import stability
+from .baseline import BaselineStore, compare, missing_baseline_message, parse_fail_rules
+from .benchmark_export import write_pytest_benchmark
 from .errors import CDPAcceptError
 from .fleet import Fleet, SyncFleet
 from .gate import MARKER_HELP, MARKERS, GateSpec, judge, session_gates, spec_for
+from .html_report import write_html
 from .metrics import MetricsRecorder
 from .pool import ISOLATION_MODES, Isolation, PoolOptions
 from .probe import TestProbe
@@ -110,6 +115,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every sample and verdict as versioned JSON",
     )
     parser.addini("cdp_json", "path of the JSON report", default=None)
+    group.addoption(
+        "--cdp-html",
+        dest="cdp_html",
+        default=None,
+        metavar="PATH",
+        help="write one self-contained HTML report with charts",
+    )
+    parser.addini("cdp_html", "path of the HTML report", default=None)
+    group.addoption(
+        "--cdp-benchmark-json",
+        dest="cdp_benchmark_json",
+        default=None,
+        metavar="PATH",
+        help="write latency metrics in pytest-benchmark's JSON format",
+    )
+    parser.addini("cdp_benchmark_json", "path of the pytest-benchmark JSON", default=None)
+    group.addoption(
+        "--cdp-save",
+        dest="cdp_save",
+        default=None,
+        metavar="NAME",
+        help="save this run's metrics as baseline NAME",
+    )
+    group.addoption(
+        "--cdp-compare",
+        dest="cdp_compare",
+        default=None,
+        metavar="NAME",
+        help="compare with baseline NAME (or 'latest'); with none yet, save one",
+    )
+    parser.addini("cdp_compare", "baseline to compare with (or latest)", default=None)
+    group.addoption(
+        "--cdp-compare-fail",
+        dest="cdp_compare_fail",
+        action="append",
+        default=None,
+        metavar="RULE",
+        help="fail on a regression, e.g. 'navigation.p95:10%%' or ':50ms'",
+    )
+    parser.addini("cdp_compare_fail", "regression rules, one per line", type="linelist")
+    parser.addini("cdp_baseline_dir", "where baselines live", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,7 +172,10 @@ def _setting(config: pytest.Config, name: str) -> Any:
     """Option beats ini; both default to None."""
     value = config.getoption(name, default=None)
     if value is None:
-        value = config.getini(name) or None
+        try:
+            value = config.getini(name) or None
+        except ValueError:  # an option with no ini key (e.g. --cdp-save)
+            value = None
     return value
 
 
@@ -195,6 +244,12 @@ class CDPAccept:
         except ThresholdSyntaxError as exc:
             raise pytest.UsageError(f"cdp_gates / --cdp-preset: {exc}") from None
         self.session_failed = False
+        try:
+            self.fail_rules = parse_fail_rules(list(_setting(config, "cdp_compare_fail") or ()))
+        except CDPAcceptError as exc:
+            raise pytest.UsageError(f"--cdp-compare-fail: {exc}") from None
+        self.notes: list[str] = []
+        self.comparison_lines: list[str] = []
 
     # -- the pool ---------------------------------------------------------------
 
@@ -326,12 +381,50 @@ class CDPAccept:
             self.session_failed = any(not v.passed for v in verdicts)
             if self.session_failed and not self.record_only and session.exitstatus == 0:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        path = _setting(self.config, "cdp_json")
-        if path:
-            self.results.write_json(path, {"factor": self.factor, "record_only": self.record_only})
+        self._write_outputs(session)
+
+    def _write_outputs(self, session: pytest.Session) -> None:
+        """Baselines, then the JSON, HTML and pytest-benchmark files, from one report dict."""
+        report = self.results.to_json({"factor": self.factor, "record_only": self.record_only})
+        folder = _setting(self.config, "cdp_baseline_dir") or self.config.rootpath / BASELINE_DIR
+        store = BaselineStore(Path(folder))
+        try:
+            compare_name = _setting(self.config, "cdp_compare")
+            if compare_name:
+                baseline = store.find(compare_name)
+                if baseline is None:
+                    name = "default" if compare_name == "latest" else compare_name
+                    saved = store.save(name, report, cwd=self.config.rootpath)
+                    self.notes.append(missing_baseline_message(name, saved))
+                else:
+                    comparison = compare(report, baseline, self.fail_rules)
+                    report["comparison"] = comparison.to_json()
+                    self.comparison_lines = comparison.lines()
+                    if comparison.failed:
+                        self.session_failed = True
+                        if not self.record_only and session.exitstatus == 0:
+                            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            save_name = _setting(self.config, "cdp_save")
+            if save_name:
+                saved = store.save(save_name, report, cwd=self.config.rootpath)
+                self.notes.append(f"saved baseline {save_name!r} ({saved})")
+        except CDPAcceptError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        writers: dict[str, Callable[[Path], object]] = {
+            "cdp_json": lambda path: path.write_text(json.dumps(report, indent=1)),
+            "cdp_html": lambda path: write_html(report, path),
+            "cdp_benchmark_json": lambda path: write_pytest_benchmark(report, path),
+        }
+        for option, write in writers.items():
+            target = _setting(self.config, option)
+            if target:
+                path = Path(target)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write(path)
+                self.notes.append(f"{option.removeprefix('cdp_').replace('_', ' ')} report: {path}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or not (self.results.samples or self.results.verdicts):
+        if self.is_worker or not (self.results.samples or self.results.verdicts or self.notes):
             return
         title = "cdp-accept"
         if self.factor != 1.0:
@@ -341,9 +434,15 @@ class CDPAccept:
         terminalreporter.write_sep("=", title)
         for line in self.results.summary_lines():
             terminalreporter.write_line(line)
+        if self.comparison_lines:
+            terminalreporter.write_line("")
+            for line in self.comparison_lines:
+                terminalreporter.write_line(f"  {line}")
+        for note in self.notes:
+            terminalreporter.write_line(f"  {note}")
         if self.session_failed:
             verb = "would fail" if self.record_only else "failed"
-            terminalreporter.write_line(f"  the run {verb}: a session gate was missed")
+            terminalreporter.write_line(f"  the run {verb}: a session gate or baseline was missed")
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -355,6 +454,7 @@ HOLDER_KEY = pytest.StashKey[stability.PageHolder]()
 DETAIL_KEY = pytest.StashKey[list[str]]()
 PROBE_KEY = pytest.StashKey[TestProbe]()
 WORKER_OUTPUT = "cdp_accept_results"
+BASELINE_DIR = ".cdp-accept/baselines"
 
 
 def _by_metric(recorder: MetricsRecorder) -> dict[str, list[float]]:

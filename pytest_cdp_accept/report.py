@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .gate import kind_of, unit_of
@@ -122,11 +121,6 @@ class Results:
             "samples": [asdict(s) for s in self.samples],
             **(extra or {}),
         }
-
-    def write_json(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.to_json(extra), indent=1))
 
     def summary_lines(self) -> list[str]:
         """The terminal summary: a table per metric, then every verdict, then session figures."""

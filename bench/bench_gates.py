@@ -1,0 +1,994 @@
+"""Benchmarks of the gates at the contract's scale: fleet, xdist, stress, recovery.
+
+    python bench/bench_gates.py [--quick] [--only NAME,...] [--json PATH]
+
+Items (``--only`` names):
+
+* fleet: 10 browsers + 50 pages up, 50 concurrent gotos, PSS; ours (``Fleet.up``)
+  against Playwright (10 parallel ``chromium.launch``), interleaved over rounds;
+* xdist: 50 navigation tests in one process vs ``-n 2`` (plain, with a session
+  gate + ``--cdp-json``, and 50 browserless tests for xdist's own cost);
+* stress: ``cdp_stress(runs=1000, concurrency=50)`` against the built-in site,
+  every run and every server hit counted;
+* recovery: ``cdp_recovery`` renderer crashes and browser kills, time to a
+  passing body.
+
+Conventions (statistics, tables, interleaving, ``--json``) are bench_engine.py's;
+see bench/README.md for what each item measures exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_engine import (
+    ARGS,
+    EXECUTABLE,
+    Item,
+    Ratio,
+    Series,
+    fmt,
+    no_nan,
+    rotated,
+)
+
+from pytest_cdp_accept import launcher
+from pytest_cdp_accept.browser import memory_of
+from pytest_cdp_accept.fleet import Fleet
+from pytest_cdp_accept.metrics import MetricsRecorder
+from pytest_cdp_accept.pool import PoolOptions
+from pytest_cdp_accept.probe import pss_of
+from pytest_cdp_accept.site import LocalSite
+from pytest_cdp_accept.sync import LoopThread
+
+BROWSERS, PAGES = 10, 50
+SETTLE = 1.0  # seconds after the 50 gotos before PSS is read (both contenders)
+SCRATCH: list[Path] = []  # the run's own temp dir (TMPDIR of everything we start)
+
+
+def scratch_env() -> dict[str, str]:
+    """Environment for Playwright's browsers and the pytest subprocesses: TMPDIR in our
+    temp dir (Chromium leaves its org.chromium.Chromium.* dirs there), no PYTEST_ADDOPTS."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    if SCRATCH:
+        env["TMPDIR"] = str(SCRATCH[0] / "tmp")
+    return env
+
+
+# -- checks against absolute targets, items, printing -----------------------------------
+
+
+@dataclass
+class Check:
+    """An absolute target (a count, a rate, a p95): measured text, target text, verdict."""
+
+    label: str
+    measured: str
+    target: str
+    ok: bool | None  # None: informational
+
+    @property
+    def verdict(self) -> str:
+        return "info" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+
+@dataclass
+class GItem(Item):
+    checks: list[Check] = field(default_factory=list)
+
+
+def ratio_line(r: Ratio, width: int) -> str:
+    target = f"<= {r.target:.2f}x" if r.target is not None else ""
+    value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
+    paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
+    return f"{r.label:<{width}} {value:>8} {paired:>17}  {target:>9}  {r.verdict}"
+
+
+def check_line(c: Check, width: int) -> str:
+    return f"{c.label:<{width}} {c.measured:>26}  {c.target:>9}  {c.verdict}"
+
+
+def print_item(item: GItem) -> None:
+    print(f"\n== {item.title} [{item.unit}] ({item.seconds:.0f} s) ==")
+    width = max([len(s.label) for s in item.series.values()] + [24])
+    print(f"  {'contender':<{width}} {'n':>5} {'median':>10} {'p95':>10}")
+    for s in item.series.values():
+        p = fmt(s.p95) if s.distribution else ""
+        tag = "  (info)" if s.info else ""
+        print(f"  {s.label:<{width}} {len(s.samples):>5} {fmt(s.median):>10} {p:>10}{tag}")
+    for r in item.ratios:
+        print("  ratio " + ratio_line(r, width - 6))
+    for c in item.checks:
+        print("  check " + check_line(c, width - 6))
+    for note in item.notes:
+        print(textwrap.fill(note, 100, initial_indent="  * ", subsequent_indent="    "))
+    sys.stdout.flush()
+
+
+def print_summary(items: list[GItem]) -> None:
+    print("\n== summary (ratios: ratio of medians, paired = median of per-round ratios) ==")
+    labels = [f"{i.key}: {r.label}" for i in items for r in i.ratios]
+    labels += [f"{i.key}: {c.label}" for i in items for c in i.checks]
+    width = max([len(s) for s in labels] + [20])
+    for item in items:
+        for r in item.ratios:
+            r2 = Ratio(f"{item.key}: {r.label}", r.num, r.ref, r.target, r.value, r.paired)
+            print("  " + ratio_line(r2, width))
+        for c in item.checks:
+            c2 = Check(f"{item.key}: {c.label}", c.measured, c.target, c.ok)
+            print("  " + check_line(c2, width))
+
+
+# -- subprocess pytest runs -------------------------------------------------------------
+
+
+@dataclass
+class PytestRun:
+    wall: float
+    cpu: float  # user+sys CPU s of the run's reaped process tree
+    rc: int
+    out: str
+
+
+def run_pytest(cmd: list[str], cwd: Path, timeout: float = 600.0) -> PytestRun:
+    """One pytest subprocess: wall time, CPU of its tree, exit code, output.
+
+    Its whole tree is killed by PID if anything goes wrong (timeout, Ctrl-C).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=scratch_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for p in psutil.Process(proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    p.kill()
+        proc.kill()
+        proc.wait()
+        raise
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return PytestRun(wall, cpu, proc.returncode, out)
+
+
+def tail(out: str, lines: int = 6) -> str:
+    return " | ".join(line.strip() for line in out.strip().splitlines()[-lines:])[-700:]
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def samples_of(data: dict[str, Any], metric: str, test: str = "") -> list[float]:
+    return [
+        s["value"] for s in data["samples"] if s["metric"] == metric and test in s.get("test", "")
+    ]
+
+
+PYTEST_BASE = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:playwright",
+    "-p",
+    "no:base_url",
+]
+OURS_BASE = [*PYTEST_BASE, f"--cdp-browser={EXECUTABLE}"]
+
+
+# -- context ------------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    rounds: int  # fleet and xdist
+    recovery_rounds: int
+    stress_runs: int
+    quick: bool
+
+
+@dataclass
+class Bench:
+    cfg: Config
+    runner: LoopThread
+    site: LocalSite
+    pw: Any | None  # playwright.async_api.Playwright (driver started once, not timed)
+    driver_pid: int | None
+
+
+# -- 1. fleet -----------------------------------------------------------------------------
+
+
+LAUNCH_METRICS = ("fleet.launch", "startup")  # what Fleet.up records per launch (new, old)
+
+
+class PhaseRecorder(MetricsRecorder):
+    """Notes when each metric is first recorded: Fleet.up records every launch
+    (``fleet.launch``; ``startup`` before) right after its launch gather returns, so the
+    first such sample marks the end of the launch phase."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: dict[str, float] = {}
+
+    def record(self, name: str, value: float) -> None:
+        self.first.setdefault(name, time.perf_counter())
+        super().record(name, value)
+
+
+def pw_browser_trees(driver_pid: int | None) -> list[list[psutil.Process]]:
+    """Each Playwright browser's process tree: the driver's children that are Chromium."""
+    if driver_pid is None:
+        return []
+    trees = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(driver_pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                cmd = " ".join(child.cmdline())
+                if "--remote-debugging-pipe" in cmd or "chrom" in child.name().lower():
+                    trees.append([child, *child.children(recursive=True)])
+    return trees
+
+
+async def item_fleet(bench: Bench) -> GItem:
+    item = GItem("fleet", f"1. fleet: {BROWSERS} browsers + {PAGES} pages, {PAGES} gotos", "ms")
+    phases = ("launch", "pages", "nav", "total")
+    labels = {
+        "launch": f"{BROWSERS} launches (parallel)",
+        "pages": f"{PAGES} pages (parallel)",
+        "nav": f"{PAGES} concurrent goto('/')",
+        "total": "total: launch + pages + gotos",
+    }
+    who = {"ours": "ours", "pw": "playwright"}
+    for phase in phases:
+        for c in who:
+            item.add(f"{c}_{phase}", f"{who[c]}: {labels[phase]}", distribution=False)
+    item.add("ours_up", "  ours fleet.startup_ms (Fleet.up)", distribution=False, info=True)
+    item.add("ours_launch1", "  ours: one browser's startup_ms", info=True)
+    item.add("pw_launch1", "  playwright: one chromium.launch()", info=True)
+    item.add("ours_page1", "  ours: one page_open", info=True)
+    item.add("pw_page1", "  playwright: one new_page()", info=True)
+    item.add("ours_goto1", "  ours: one goto of the 50", info=True)
+    item.add("pw_goto1", "  playwright: one goto of the 50", info=True)
+    item.add("ours_close", "  ours: Fleet.close()", distribution=False, info=True)
+    item.add("pw_close", "  playwright: 10 x browser.close()", distribution=False, info=True)
+    item.add("ours_pss", "ours: PSS of the 10 browser trees (MB)", distribution=False)
+    item.add("pw_pss", "playwright: PSS of the 10 browser trees (MB)", distribution=False)
+    item.add("ours_procs", "  ours: processes in those trees", distribution=False, info=True)
+    item.add("pw_procs", "  playwright: processes in those trees", distribution=False, info=True)
+    if bench.pw is None:
+        item.notes.append("Playwright is not installed: ours only, no ratio.")
+    else:
+        item.ratios.append(Ratio("total ours / playwright", "ours_total", "pw_total", 0.80))
+        for phase in ("launch", "pages", "nav"):
+            item.ratios.append(
+                Ratio(f"{phase} ours / playwright", f"ours_{phase}", f"pw_{phase}", None)
+            )
+        item.ratios.append(Ratio("PSS ours / playwright", "ours_pss", "pw_pss", None))
+    url = bench.site.url("/")
+
+    async def ours_round() -> None:
+        recorder = PhaseRecorder()
+        fleet = Fleet(PoolOptions(executable=EXECUTABLE), recorder)
+        loop = asyncio.get_running_loop()
+        try:
+            bench.site.reset_hits()
+            t0 = time.perf_counter()
+            await fleet.up(BROWSERS, PAGES)
+            t1 = time.perf_counter()
+            navs = await asyncio.gather(*(page.goto(url) for page in fleet.pages))
+            t2 = time.perf_counter()
+            assert all(nav.status == 200 for nav in navs), [nav.status for nav in navs]
+            assert len(fleet.browsers) == BROWSERS
+            assert len(fleet.pages) == PAGES
+            await asyncio.sleep(SETTLE)
+            mem = await loop.run_in_executor(None, pss_of, fleet.browsers)
+        finally:
+            c0 = time.perf_counter()
+            await fleet.close()
+            close_ms = (time.perf_counter() - c0) * 1e3
+        launch_end = min(recorder.first[m] for m in LAUNCH_METRICS if m in recorder.first)
+        s = item.series
+        s["ours_launch"].add_round([(launch_end - t0) * 1e3])
+        s["ours_pages"].add_round([(t1 - launch_end) * 1e3])
+        s["ours_nav"].add_round([(t2 - t1) * 1e3])
+        s["ours_total"].add_round([(t2 - t0) * 1e3])
+        s["ours_up"].add_round([fleet.startup_ms])
+        s["ours_launch1"].add_round([v for m in LAUNCH_METRICS for v in recorder.samples(m)])
+        s["ours_page1"].add_round(recorder.samples("page_open"))
+        # Fleet pages may record their gotos as "fleet.navigation" rather than "navigation".
+        s["ours_goto1"].add_round(
+            recorder.samples("navigation") + recorder.samples("fleet.navigation")
+        )
+        s["ours_close"].add_round([close_ms])
+        s["ours_pss"].add_round([mem.pss_mb])
+        s["ours_procs"].add_round([float(mem.processes)])
+
+    async def ours() -> None:
+        await bench.runner.arun(ours_round())
+        assert bench.site.hits("/") == PAGES, bench.site.hits("/")
+
+    async def pw() -> None:
+        assert bench.pw is not None
+        env = scratch_env()
+        browsers: list[Any] = []
+        launch_ms: list[float] = []
+        page_ms: list[float] = []
+        goto_ms: list[float] = []
+
+        async def launch() -> Any:
+            s0 = time.perf_counter()
+            browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS, env=env)
+            launch_ms.append((time.perf_counter() - s0) * 1e3)
+            return browser
+
+        async def new_page(context: Any) -> Any:
+            s0 = time.perf_counter()
+            page = await context.new_page()
+            page_ms.append((time.perf_counter() - s0) * 1e3)
+            return page
+
+        async def goto(page: Any) -> int:
+            s0 = time.perf_counter()
+            response = await page.goto(url)
+            goto_ms.append((time.perf_counter() - s0) * 1e3)
+            return response.status if response is not None else 0
+
+        try:
+            bench.site.reset_hits()
+            t0 = time.perf_counter()
+            launched = await asyncio.gather(
+                *(launch() for _ in range(BROWSERS)), return_exceptions=True
+            )
+            browsers = [b for b in launched if not isinstance(b, BaseException)]
+            failures = [e for e in launched if isinstance(e, BaseException)]
+            if failures:
+                raise failures[0]
+            t1 = time.perf_counter()
+            contexts = await asyncio.gather(*(b.new_context() for b in browsers))
+            pages = await asyncio.gather(*(new_page(contexts[i % BROWSERS]) for i in range(PAGES)))
+            t2 = time.perf_counter()
+            statuses = await asyncio.gather(*(goto(p) for p in pages))
+            t3 = time.perf_counter()
+            assert all(st == 200 for st in statuses), statuses
+            await asyncio.sleep(SETTLE)
+            trees = await asyncio.to_thread(pw_browser_trees, bench.driver_pid)
+            assert len(trees) == BROWSERS, f"found {len(trees)} Playwright browsers"
+            mem = await asyncio.to_thread(memory_of, [p for tree in trees for p in tree])
+        finally:
+            c0 = time.perf_counter()
+            await asyncio.gather(*(b.close() for b in browsers), return_exceptions=True)
+            close_ms = (time.perf_counter() - c0) * 1e3
+        assert bench.site.hits("/") == PAGES, bench.site.hits("/")
+        s = item.series
+        s["pw_launch"].add_round([(t1 - t0) * 1e3])
+        s["pw_pages"].add_round([(t2 - t1) * 1e3])
+        s["pw_nav"].add_round([(t3 - t2) * 1e3])
+        s["pw_total"].add_round([(t3 - t0) * 1e3])
+        s["pw_launch1"].add_round(launch_ms)
+        s["pw_page1"].add_round(page_ms)
+        s["pw_goto1"].add_round(goto_ms)
+        s["pw_close"].add_round([close_ms])
+        s["pw_pss"].add_round([mem.pss_mb])
+        s["pw_procs"].add_round([float(mem.processes)])
+
+    contenders: list[tuple[str, Callable[[], Awaitable[None]]]] = [("ours", ours)]
+    if bench.pw is not None:
+        contenders.append(("pw", pw))
+    for r in range(bench.cfg.rounds):
+        for _, run in rotated(contenders, r):
+            gc.collect()
+            await run()
+            await asyncio.sleep(1.0)  # let the closed browsers' processes finish exiting
+    if bench.pw is None:
+        for key in [k for k in item.series if k.startswith("pw_")]:
+            del item.series[key]
+    # What dominates: each phase's share of the total, and where the gap is.
+    shares = []
+    for c in [c for c, _ in contenders]:
+        total = item.series[f"{c}_total"].median
+        parts = ", ".join(
+            f"{p} {item.series[f'{c}_{p}'].median / 1e3:.2f} s "
+            f"({100 * item.series[f'{c}_{p}'].median / total:.0f} %)"
+            for p in ("launch", "pages", "nav")
+        )
+        shares.append(f"{who[c]}: {parts}")
+    item.notes.append("phase medians and share of the total: " + "; ".join(shares) + ".")
+    if bench.pw is not None:
+        gaps = {
+            p: item.series[f"ours_{p}"].median - item.series[f"pw_{p}"].median
+            for p in ("launch", "pages", "nav")
+        }
+        biggest = max(gaps, key=lambda p: abs(gaps[p]))
+        item.notes.append(
+            "gap ours - playwright per phase: "
+            + ", ".join(f"{p} {g / 1e3:+.2f} s" for p, g in gaps.items())
+            + f"; the {biggest} phase dominates the difference."
+        )
+    item.notes.append(
+        "ours: Fleet(PoolOptions(executable=...), recorder).up(10, 50) on the LoopThread, the "
+        "launch phase ending when Fleet.up records the first 'fleet.launch' (right after its "
+        "launch gather), then asyncio.gather of 50 Page.goto (wait_until='load'). Playwright: "
+        "gather of 10 chromium.launch(executable_path, args=the same switches), then 10 "
+        "new_context() + 50 new_page() (5 per context) in parallel, then 50 "
+        "page.goto. PSS after 1 s settle: pss_of(fleet.browsers) / the Playwright driver's "
+        "Chromium children and their descendants. Closing is not in the total."
+    )
+    return item
+
+
+# -- 2. xdist -------------------------------------------------------------------------------
+
+NAV_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range(50))
+def test_navigate(cdp_page, cdp_site, i):
+    assert cdp_page.goto(cdp_site.url("/")).status == 200
+"""
+
+PLAIN_TEST = """\
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("i", range(50))
+def test_plain(i):
+    time.sleep(0.05)
+"""
+
+GATE_INI = "[pytest]\ncdp_gates = navigation: p95<5s\n"
+IMPORT_PROBE = (
+    "import time, pytest; t = time.perf_counter(); import pytest_cdp_accept.plugin; "
+    "print(time.perf_counter() - t)"
+)
+
+
+def import_seconds() -> float:
+    """What loading the plugin costs each process (controller and every worker)."""
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=scratch_env(),
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+async def item_xdist(bench: Bench) -> GItem:
+    item = GItem("xdist", "2. xdist: 50 tests, one process vs -n 2 (subprocess wall)", "s")
+    variants = {
+        "nav": "50 x goto (cdp_page)",
+        "gate": "50 x goto + cdp_gates + --cdp-json",
+        "plain": "50 x sleep(0.05), no browser",
+        "bare": "50 x sleep(0.05), -p no:cdp_accept",
+    }
+    for v, label in variants.items():
+        item.add(f"{v}_1", f"{label}: one process", distribution=False)
+        item.add(f"{v}_n2", f"{label}: -n 2", distribution=False)
+    for v in variants:
+        for mode in ("1", "n2"):
+            item.add(
+                f"{v}_{mode}_cpu", f"  CPU s of the tree: {v} {mode}", distribution=False, info=True
+            )
+    item.add(
+        "import",
+        "  import pytest_cdp_accept.plugin, pytest already in",
+        distribution=False,
+        info=True,
+    )
+    item.add("nav1_ms", "  gate run, one process: navigation (ms)", info=True)
+    item.add("navn2_ms", "  gate run, -n 2: navigation (ms)", info=True)
+    item.add("open1_ms", "  gate run, one process: page_open (ms)", info=True)
+    item.add("openn2_ms", "  gate run, -n 2: page_open (ms)", info=True)
+    item.add("start1_ms", "  gate run, one process: startup (ms)", info=True)
+    item.add("startn2_ms", "  gate run, -n 2: startup (ms, per worker)", info=True)
+    item.ratios += [
+        Ratio("-n 2 / one: 50 x goto", "nav_n2", "nav_1", None),
+        Ratio("-n 2 / one: 50 x goto + gate + json", "gate_n2", "gate_1", None),
+        Ratio("-n 2 / one: 50 x sleep, no browser", "plain_n2", "plain_1", None),
+        Ratio("-n 2 / one: 50 x sleep, plugin off", "bare_n2", "bare_1", None),
+        Ratio("plugin loaded / off: 50 x sleep, -n 2", "plain_n2", "bare_n2", None),
+        Ratio("gate + json / plain run: one process", "gate_1", "nav_1", None),
+        Ratio("gate + json / plain run: -n 2", "gate_n2", "nav_n2", None),
+    ]
+    json_counts: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-xdist-", dir=SCRATCH[0]) as tmp:
+        dirs = {v: Path(tmp, v) for v in variants}
+        for v, d in dirs.items():
+            d.mkdir()
+            (d / "pytest.ini").write_text(GATE_INI if v == "gate" else "[pytest]\n")
+        (dirs["nav"] / "test_nav.py").write_text(NAV_TEST)
+        (dirs["gate"] / "test_nav.py").write_text(NAV_TEST)
+        (dirs["plain"] / "test_plain.py").write_text(PLAIN_TEST)
+        (dirs["bare"] / "test_plain.py").write_text(PLAIN_TEST)
+        commands: dict[str, tuple[list[str], Path]] = {}
+        for v in variants:
+            base = [*PYTEST_BASE, "-p", "no:cdp_accept"] if v == "bare" else OURS_BASE
+            extra = ["--cdp-json", "out.json"] if v == "gate" else []
+            test = "test_nav.py" if v in ("nav", "gate") else "test_plain.py"
+            commands[f"{v}_1"] = ([*base, *extra, test], dirs[v])
+            commands[f"{v}_n2"] = ([*base, "-n", "2", *extra, test], dirs[v])
+        failed: set[str] = set()
+        for r in range(bench.cfg.rounds):
+            for key in rotated(list(commands), r):
+                if key in failed:
+                    continue
+                cmd, cwd = commands[key]
+                out_json = cwd / "out.json"
+                out_json.unlink(missing_ok=True)
+                run = await asyncio.to_thread(run_pytest, cmd, cwd)
+                if run.rc != 0 or "50 passed" not in run.out:
+                    failed.add(key)
+                    item.notes.append(f"{key} FAILED (exit {run.rc}): ... {tail(run.out)}")
+                    continue
+                item.series[key].add_round([run.wall])
+                item.series[f"{key}_cpu"].add_round([run.cpu])
+                if key.startswith("plain_1"):
+                    item.series["import"].add_round([await asyncio.to_thread(import_seconds)])
+                if key.startswith("gate"):
+                    data = read_json(out_json)
+                    mode = "1" if key == "gate_1" else "n2"
+                    item.series[f"nav{mode}_ms"].add_round(samples_of(data, "navigation"))
+                    item.series[f"open{mode}_ms"].add_round(samples_of(data, "page_open"))
+                    item.series[f"start{mode}_ms"].add_round(samples_of(data, "startup"))
+                    workers = sorted({s["worker"] for s in data["samples"]})
+                    session = [v for v in data["verdicts"] if v["scope"] == "session"]
+                    json_counts.setdefault(key, []).append(
+                        f"{len(samples_of(data, 'navigation'))} navigation samples from "
+                        f"{'/'.join(workers)}, browsers launched "
+                        f"{data['counters'].get('browsers_launched', 0):.0f}, session gate "
+                        + ("passed" if session and all(v["passed"] for v in session) else "MISSED")
+                    )
+    for key, lines in json_counts.items():
+        item.notes.append(f"{key} --cdp-json: " + "; ".join(sorted(set(lines))))
+    s = item.series
+    if (
+        s["plain_1"].samples
+        and s["plain_n2"].samples
+        and s["nav_1"].samples
+        and s["nav_n2"].samples
+    ):
+        # -n 2 saves half of the 2.5 s of sleeping: the rest of the difference is xdist's cost.
+        xdist_cost = s["plain_n2"].median - (s["plain_1"].median - 1.25)
+        bare_cost = (
+            s["bare_n2"].median - (s["bare_1"].median - 1.25)
+            if s["bare_n2"].samples and s["bare_1"].samples
+            else math.nan
+        )
+        nav_extra = s["nav_n2"].median - s["nav_1"].median
+        gate_extra = (
+            s["gate_n2"].median - s["gate_1"].median
+            if s["gate_n2"].samples and s["gate_1"].samples
+            else math.nan
+        )
+        item.notes.append(
+            f"xdist's own fixed cost here (two workers to start, no browser): {xdist_cost:+.2f} s "
+            f"with the plugin loaded, {bare_cost:+.2f} s with -p no:cdp_accept (sleep -n 2 "
+            "minus sleep in one process, the 1.25 s of sleep -n 2 saves added back). "
+            f"-n 2 minus one process: 50 x goto {nav_extra:+.2f} s, with gate + json "
+            f"{gate_extra:+.2f} s. Importing the plugin (pytest already imported) takes "
+            f"{s['import'].median:.2f} s per process: the controller and each worker pay it."
+        )
+        cpu1, cpu2 = s["nav_1_cpu"].median, s["nav_n2_cpu"].median
+        item.notes.append(
+            f"CPU of the whole tree (pytest + workers + Chromium, getrusage of reaped "
+            f"children): 50 x goto one process {cpu1:.1f} s in {s['nav_1'].median:.1f} s wall "
+            f"({cpu1 / s['nav_1'].median / (os.cpu_count() or 1) * 100:.0f} % of "
+            f"{os.cpu_count()} cores), -n 2 {cpu2:.1f} s in {s['nav_n2'].median:.1f} s "
+            f"({cpu2 / s['nav_n2'].median / (os.cpu_count() or 1) * 100:.0f} %)."
+        )
+        if s["nav1_ms"].samples and s["navn2_ms"].samples:
+            item.notes.append(
+                f"per test (gate run's JSON): navigation median {s['nav1_ms'].median:.0f} ms in "
+                f"one process vs {s['navn2_ms'].median:.0f} ms under -n 2; page_open "
+                f"{s['open1_ms'].median:.1f} vs {s['openn2_ms'].median:.1f} ms; each -n 2 "
+                f"worker launches its own browser ({s['startn2_ms'].median:.0f} ms median vs "
+                f"{s['start1_ms'].median:.0f} ms alone)."
+            )
+    item.notes.append(
+        f"each: {' '.join(OURS_BASE[1:])} [-n 2] test file, in a dir of its own with a "
+        "pytest.ini (the gate dir's has 'cdp_gates = navigation: p95<5s' and the run adds "
+        "--cdp-json out.json, so workers' samples travel to the controller and are merged). "
+        "Wall time includes interpreter start, imports, browser launch and teardown."
+    )
+    return item
+
+
+# -- 3. stress --------------------------------------------------------------------------------
+
+STRESS_TEST = """\
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def site(cdp_site):
+    cdp_site.reset_hits()
+    yield cdp_site
+    hits = cdp_site.hits("/status/200")
+    print(f"HITS={{hits}}")
+    Path(os.environ["BENCH_HITS_FILE"]).write_text(str(hits))
+
+
+@pytest.mark.cdp_stress(runs={runs}, concurrency={concurrency}, success=">=100%")
+def test_stress(cdp_page, site):
+    assert cdp_page.goto(site.url("/status/200")).status == 200
+"""
+
+
+async def item_stress(bench: Bench) -> GItem:
+    runs, concurrency = bench.cfg.stress_runs, 50
+    item = GItem(
+        "stress",
+        f"3. stress: {runs} navigations over {concurrency} pages at concurrency {concurrency}",
+        "ms",
+    )
+    item.add("run", "stress.run (acquire + goto + release)")
+    item.add("nav", "stress.navigation (goto only)")
+    item.add("open", "page_open", info=True)
+    with tempfile.TemporaryDirectory(prefix="bench-stress-", dir=SCRATCH[0]) as tmp:
+        d = Path(tmp)
+        (d / "pytest.ini").write_text("[pytest]\n")
+        (d / "test_stress.py").write_text(STRESS_TEST.format(runs=runs, concurrency=concurrency))
+        hits_file = d / "hits.txt"
+        os.environ["BENCH_HITS_FILE"] = str(hits_file)  # scratch_env() copies os.environ
+        try:
+            cmd = [*OURS_BASE, "-s", "--cdp-pool-size", "1", "--cdp-json", "out.json"]
+            run = await asyncio.to_thread(run_pytest, [*cmd, "test_stress.py"], d)
+        finally:
+            os.environ.pop("BENCH_HITS_FILE", None)
+        if not (d / "out.json").exists():
+            item.notes.append(f"FAILED, no JSON (exit {run.rc}): ... {tail(run.out, 12)}")
+            item.checks.append(Check("run", f"exit {run.rc}", "json", False))
+            return item
+        data = read_json(d / "out.json")
+        hits = int(hits_file.read_text()) if hits_file.exists() else -1
+    success = samples_of(data, "stress.success")
+    run_ms = samples_of(data, "stress.run")
+    item.series["run"].add_round(run_ms)
+    # The loop's gotos are recorded as "stress.navigation" ("navigation" before b051ceb).
+    nav_names = [m for m in ("stress.navigation", "navigation") if samples_of(data, m)]
+    item.series["nav"].add_round([v for m in nav_names for v in samples_of(data, m)])
+    item.series["open"].add_round(samples_of(data, "page_open"))
+    n_nav = len(item.series["nav"].samples)
+    ok = sum(1 for v in success if v == 1.0)
+    rate = 100.0 * ok / len(success) if success else 0.0
+    # The loop's own span, from the samples' wall-clock stamps (each stamped at its end).
+    runs_at = [(s["time"], s["value"]) for s in data["samples"] if s["metric"] == "stress.run"]
+    span = (
+        max(t for t, _ in runs_at) - min(t - v / 1e3 for t, v in runs_at) if runs_at else math.nan
+    )
+    item.series["_span"] = Series("  stress loop span (s)", [span], distribution=False, info=True)
+    item.series["_wall"] = Series(
+        "  pytest subprocess wall (s)", [run.wall], distribution=False, info=True
+    )
+    item.series["_nps"] = Series(
+        "  navigations / s (loop span)",
+        [n_nav / span if span else math.nan],
+        distribution=False,
+        info=True,
+    )
+    item.series["_cpu"] = Series("  CPU s of the tree", [run.cpu], distribution=False, info=True)
+    item.checks += [
+        Check(
+            "success rate",
+            f"{ok}/{len(success)} = {rate:.1f} %",
+            ">= 100%",
+            rate >= 100.0 and ok == runs,
+        ),
+        Check("stress.success samples", f"{len(success)}", f"== {runs}", len(success) == runs),
+        Check(
+            "navigation samples",
+            f"{n_nav} ({'+'.join(nav_names) or 'none'})",
+            f"== {runs}",
+            n_nav == runs,
+        ),
+        Check("server hits /status/200", f"{hits}", f"== {runs}", hits == runs),
+        Check("pytest exit code", f"{run.rc}", "== 0", run.rc == 0),
+    ]
+    item.notes.append(
+        f"{runs} runs in {span:.1f} s = {n_nav / span:.1f} navigations/s "
+        f"(subprocess wall {run.wall:.1f} s, CPU of the tree {run.cpu:.1f} s); browsers "
+        f"launched {data['counters'].get('browsers_launched', 0):.0f}, pages opened "
+        f"{data['counters'].get('pages_opened', 0):.0f}."
+    )
+    item.notes.append(
+        f"{' '.join(OURS_BASE[1:])} -s --cdp-pool-size 1 --cdp-json out.json test_stress.py: "
+        f'@pytest.mark.cdp_stress(runs={runs}, concurrency={concurrency}, success=">=100%"), body '
+        "goto(site.url('/status/200')).status == 200, 'site' a module fixture over cdp_site that "
+        "resets the hit counts and writes hits('/status/200') at teardown."
+    )
+    if run.rc != 0:
+        item.notes.append(f"pytest exit {run.rc}: ... {tail(run.out, 12)}")
+    return item
+
+
+# -- 4. recovery ------------------------------------------------------------------------------
+
+RECOVERY_TESTS = {
+    "test_renderer.py": """\
+import pytest
+
+
+@pytest.mark.cdp_recovery(crashes=20, kind="renderer", within="5s")
+def test_renderer(cdp_page, cdp_site):
+    assert cdp_page.goto(cdp_site.url("/")).status == 200
+""",
+    "test_browser.py": """\
+import pytest
+
+
+@pytest.mark.cdp_recovery(crashes=10, kind="browser", within="5s")
+def test_browser(cdp_page, cdp_site):
+    assert cdp_page.goto(cdp_site.url("/")).status == 200
+""",
+}
+RECOVERY_TARGET_MS = {"renderer": 500.0, "browser": 1500.0}
+
+
+async def item_recovery(bench: Bench) -> GItem:
+    item = GItem("recovery", "4. recovery: injected fault -> passing body", "ms")
+    item.add("renderer", "renderer crash (Page.crash) -> body passes")
+    item.add("browser", "browser SIGKILL -> body passes")
+    item.add("relaunch", "  browser kill: replacement launch (startup)", info=True)
+    item.add("rnav", "  renderer test: body goto after recovery", info=True)
+    item.add("bnav", "  browser test: body goto after recovery", info=True)
+    success: dict[str, list[float]] = {"renderer": [], "browser": []}
+    walls: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-recovery-", dir=SCRATCH[0]) as tmp:
+        d = Path(tmp)
+        (d / "pytest.ini").write_text("[pytest]\n")
+        for name, text in RECOVERY_TESTS.items():
+            (d / name).write_text(text)
+        for _ in range(bench.cfg.recovery_rounds):
+            (d / "out.json").unlink(missing_ok=True)
+            cmd = [*OURS_BASE, "--cdp-json", "out.json", *RECOVERY_TESTS]
+            run = await asyncio.to_thread(run_pytest, cmd, d)
+            walls.append(run.wall)
+            if run.rc != 0:
+                item.notes.append(f"pytest exit {run.rc}: ... {tail(run.out, 12)}")
+            if not (d / "out.json").exists():
+                continue
+            data = read_json(d / "out.json")
+            for kind in ("renderer", "browser"):
+                item.series[kind].add_round(samples_of(data, f"recovery.{kind}"))
+                success[kind] += samples_of(data, "recovery.success", f"test_{kind}")
+            item.series["relaunch"].add_round(samples_of(data, "startup", "test_browser"))
+            for key, test in (("rnav", "test_renderer"), ("bnav", "test_browser")):
+                navs = samples_of(data, "recovery.navigation", test)
+                item.series[key].add_round(navs or samples_of(data, "navigation", test))
+    item.series["_wall"] = Series(
+        "  pytest subprocess wall (s)", walls, distribution=False, info=True
+    )
+    for kind in ("renderer", "browser"):
+        s = item.series[kind]
+        target = RECOVERY_TARGET_MS[kind]
+        item.checks.append(
+            Check(
+                f"{kind} p95",
+                f"{fmt(s.p95)} ms (n={len(s.samples)})",
+                f"< {target:.0f} ms",
+                s.p95 < target,
+            )
+        )
+        ok, n = sum(1 for v in success[kind] if v == 1.0), len(success[kind])
+        rate = 100.0 * ok / n if n else math.nan
+        item.checks.append(Check(f"{kind} success", f"{ok}/{n} = {rate:.0f} %", "", None))
+    item.notes.append(
+        f"{' '.join(OURS_BASE[1:])} --cdp-json out.json test_renderer.py test_browser.py "
+        "(cdp_recovery crashes=20 kind=renderer / crashes=10 kind=browser, within=5s; body "
+        "goto(cdp_site.url('/')).status == 200), "
+        f"{bench.cfg.recovery_rounds} run(s); samples recovery.renderer / recovery.browser: "
+        "from just before the fault is injected to the end of the passing body (includes "
+        "re-navigating to the page's last URL and, for a browser kill, replacing the browser)."
+    )
+    return item
+
+
+# -- main ------------------------------------------------------------------------------------
+
+ITEMS = ("fleet", "xdist", "stress", "recovery")
+
+
+async def run(cfg: Config, only: list[str]) -> list[GItem]:
+    items: list[GItem] = []
+    runner = LoopThread("bench-gates-loop")
+    site = LocalSite().start()
+    pw_cm = None
+    pw = None
+    driver_pid = None
+    try:
+        if "fleet" in only:
+            try:
+                from playwright.async_api import async_playwright
+            except ImportError:
+                async_playwright = None  # type: ignore[assignment]
+            if async_playwright is not None:
+                # The driver's own temp files (Playwright's profile dirs) go to our scratch too.
+                saved = os.environ.get("TMPDIR")
+                os.environ["TMPDIR"] = scratch_env()["TMPDIR"]
+                try:
+                    before = {p.pid for p in psutil.Process().children()}
+                    pw_cm = async_playwright()
+                    pw = await pw_cm.start()
+                    new = [p for p in psutil.Process().children() if p.pid not in before]
+                    driver_pid = new[0].pid if len(new) == 1 else None
+                finally:
+                    if saved is None:
+                        os.environ.pop("TMPDIR", None)
+                    else:
+                        os.environ["TMPDIR"] = saved
+        bench = Bench(cfg, runner, site, pw, driver_pid)
+        steps = {
+            "fleet": item_fleet,
+            "xdist": item_xdist,
+            "stress": item_stress,
+            "recovery": item_recovery,
+        }
+        for key, step in steps.items():
+            if key not in only:
+                continue
+            t0 = time.perf_counter()
+            item = await step(bench)
+            item.seconds = time.perf_counter() - t0
+            item.finish()
+            print_item(item)
+            items.append(item)
+    finally:
+        if pw_cm is not None:
+            with contextlib.suppress(Exception):
+                await pw_cm.__aexit__(None, None, None)
+        site.close()
+        runner.close()
+    return items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (< 3 min)")
+    parser.add_argument("--only", default="", help=f"comma list of: {','.join(ITEMS)}")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of items 1-2")
+    parser.add_argument("--recovery-rounds", type=int, default=None, help="runs of item 4")
+    parser.add_argument("--stress-runs", type=int, default=None, help="runs of item 3")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
+    opts = parser.parse_args()
+    only = [s.strip() for s in opts.only.split(",") if s.strip()] or list(ITEMS)
+    unknown = [s for s in only if s not in ITEMS]
+    if unknown:
+        parser.error(f"unknown item(s) {unknown}; choose from {', '.join(ITEMS)}")
+    cfg = Config(
+        rounds=opts.rounds or (1 if opts.quick else 2),
+        recovery_rounds=opts.recovery_rounds or (1 if opts.quick else 2),
+        stress_runs=opts.stress_runs or (200 if opts.quick else 1000),
+        quick=opts.quick,
+    )
+    try:
+        pw_version = importlib.metadata.version("playwright")
+    except importlib.metadata.PackageNotFoundError:
+        pw_version = "not installed"
+    version = launcher.browser_version(EXECUTABLE)
+    print(f"bench_gates: {version} ({EXECUTABLE}), Python {platform.python_version()},")
+    print(
+        f"  playwright {pw_version}, {os.cpu_count()} CPUs, rounds={cfg.rounds} "
+        f"recovery_rounds={cfg.recovery_rounds} stress_runs={cfg.stress_runs} quick={cfg.quick}"
+    )
+    print(
+        textwrap.fill(
+            "switches (launcher.default_args(), ours and Playwright's args=): " + " ".join(ARGS),
+            100,
+            subsequent_indent="    ",
+        )
+    )
+    t0 = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-gates-", dir=launcher.root_bases()[0]))
+    (scratch / "tmp").mkdir()
+    SCRATCH.append(scratch)
+    try:
+        items = asyncio.run(run(cfg, only))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_summary(items)
+    total = time.perf_counter() - t0
+    print(f"\ntotal {total:.0f} s")
+    if opts.json:
+        data = {
+            "browser": version,
+            "executable": EXECUTABLE,
+            "args": ARGS,
+            "playwright": pw_version,
+            "config": cfg.__dict__,
+            "total_s": total,
+            "items": [
+                {
+                    "key": it.key,
+                    "title": it.title,
+                    "unit": it.unit,
+                    "seconds": it.seconds,
+                    "series": {
+                        k: {
+                            "label": s.label,
+                            "info": s.info,
+                            "n": len(s.samples),
+                            "median": s.median,
+                            "p95": s.p95 if s.distribution else None,
+                            "samples": s.samples,
+                        }
+                        for k, s in it.series.items()
+                    },
+                    "ratios": [
+                        {
+                            "label": r.label,
+                            "num": r.num,
+                            "ref": r.ref,
+                            "value": r.value,
+                            "paired": r.paired,
+                            "target": r.target,
+                            "verdict": r.verdict,
+                        }
+                        for r in it.ratios
+                    ],
+                    "checks": [
+                        {
+                            "label": c.label,
+                            "measured": c.measured,
+                            "target": c.target,
+                            "verdict": c.verdict,
+                        }
+                        for c in it.checks
+                    ],
+                    "notes": it.notes,
+                }
+                for it in items
+            ],
+        }
+        Path(opts.json).write_text(json.dumps(no_nan(data), indent=1, allow_nan=False))
+        print(f"wrote {opts.json}")
+
+
+if __name__ == "__main__":
+    main()
