@@ -661,6 +661,20 @@ def test_stress(cdp_page, site):
 """
 
 
+def in_flight(intervals: list[tuple[float, float]], span: float) -> tuple[float, float]:
+    """Peak and time-averaged number of overlapping samples, each (end stamp in s, ms)."""
+    if not intervals or not span or math.isnan(span):
+        return math.nan, math.nan
+    events = sorted(
+        [(end - ms / 1e3, 1) for end, ms in intervals] + [(end, -1) for end, _ in intervals]
+    )
+    peak = level = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    return float(peak), sum(ms for _, ms in intervals) / 1e3 / span
+
+
 async def item_stress(bench: Bench) -> GItem:
     runs, concurrency = bench.cfg.stress_runs, 50
     item = GItem(
@@ -714,6 +728,13 @@ async def item_stress(bench: Bench) -> GItem:
         info=True,
     )
     item.series["_cpu"] = Series("  CPU s of the tree", [run.cpu], distribution=False, info=True)
+    # How many gotos were really in flight at once (the pool hands out the pages).
+    navs_at = [(s["time"], s["value"]) for s in data["samples"] if s["metric"] in nav_names]
+    peak, mean = in_flight(navs_at, span)
+    item.series["_peak"] = Series("  gotos in flight: peak", [peak], distribution=False, info=True)
+    item.series["_mean"] = Series(
+        "  gotos in flight: time-average", [mean], distribution=False, info=True
+    )
     item.checks += [
         Check(
             "success rate",
@@ -730,12 +751,20 @@ async def item_stress(bench: Bench) -> GItem:
         ),
         Check("server hits /status/200", f"{hits}", f"== {runs}", hits == runs),
         Check("pytest exit code", f"{run.rc}", "== 0", run.rc == 0),
+        Check("gotos in flight: peak / average", f"{peak:.0f} / {mean:.1f}", "", None),
     ]
     item.notes.append(
         f"{runs} runs in {span:.1f} s = {n_nav / span:.1f} navigations/s "
-        f"(subprocess wall {run.wall:.1f} s, CPU of the tree {run.cpu:.1f} s); browsers "
-        f"launched {data['counters'].get('browsers_launched', 0):.0f}, pages opened "
+        f"(subprocess wall {run.wall:.1f} s, CPU of the tree {run.cpu:.1f} s = "
+        f"{run.cpu / runs * 1e3:.0f} ms per run); browsers launched "
+        f"{data['counters'].get('browsers_launched', 0):.0f}, pages opened "
         f"{data['counters'].get('pages_opened', 0):.0f}."
+    )
+    run_med, open_med = item.series["run"].median, item.series["open"].median
+    item.notes.append(
+        f"page_open is {100 * open_med / run_med:.0f} % of a run's median: the {concurrency} "
+        f"threads wait for a page; gotos in flight at once: peak {peak:.0f}, time-average "
+        f"{mean:.1f} (from the samples' stamps)."
     )
     item.notes.append(
         f"{' '.join(OURS_BASE[1:])} -s --cdp-pool-size 1 --cdp-json out.json test_stress.py: "

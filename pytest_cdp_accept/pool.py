@@ -28,8 +28,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from . import launcher
@@ -185,47 +186,40 @@ class BrowserPool:
     # -- browsers -------------------------------------------------------------
 
     async def _start_browser(self) -> PooledBrowser:
+        """Launch (or connect to) one browser: retried when transient, behind a breaker."""
         opts = self.options
-        policy = RetryPolicy(attempts=opts.launch_attempts, base=0.2, cap=2.0)
+        timeouts = {
+            "command_timeout": opts.command_timeout,
+            "navigation_timeout": opts.navigation_timeout,
+        }
+        index: int | None = None
+        start: Callable[[], Awaitable[Browser]]
         if opts.endpoints:
             index = self._next_endpoint % len(opts.endpoints)
             self._next_endpoint += 1
-            endpoint = opts.endpoints[index]
-
-            async def connect() -> Browser:
-                return await Browser.connect(
-                    endpoint,
-                    timeout=opts.launch_timeout,
-                    command_timeout=opts.command_timeout,
-                    navigation_timeout=opts.navigation_timeout,
-                )
-
-            breaker = self._breakers.get(endpoint)
-            browser = await breaker.call(lambda: retry(connect, policy, on_retry=_log_retry))
-            pooled = PooledBrowser(browser, index)
+            key = opts.endpoints[index]
+            start = partial(Browser.connect, key, timeout=opts.launch_timeout, **timeouts)
         else:
             if not self._swept:
                 self._swept = True
                 await asyncio.get_running_loop().run_in_executor(None, launcher.sweep_stale)
             if self._executable is None:
                 self._executable = launcher.find_browser(opts.executable)
-            executable = self._executable
-
-            async def launch() -> Browser:
-                return await Browser.launch(
-                    executable,
-                    args=opts.args,
-                    launch_timeout=opts.launch_timeout,
-                    command_timeout=opts.command_timeout,
-                    navigation_timeout=opts.navigation_timeout,
-                )
-
-            breaker = self._breakers.get(executable)
-            browser = await breaker.call(lambda: retry(launch, policy, on_retry=_log_retry))
-            pooled = PooledBrowser(browser, None)
+            key = self._executable
+            start = partial(
+                Browser.launch,
+                key,
+                args=opts.args,
+                launch_timeout=opts.launch_timeout,
+                **timeouts,
+            )
+        policy = RetryPolicy(attempts=opts.launch_attempts, base=0.2, cap=2.0)
+        browser = await self._breakers.get(key).call(
+            lambda: retry(start, policy, on_retry=_log_retry)
+        )
         self._launched += 1
         self._startups.append(browser.startup_ms)
-        return pooled
+        return PooledBrowser(browser, index)
 
     async def _launch_into_pool(self) -> PooledBrowser:
         pooled = await self._start_browser()
