@@ -369,9 +369,7 @@ class BrowserPool:
             pooled.waiting += 1
             try:
                 while pooled.wiping and not pooled.idle_pages:
-                    done, _ = await asyncio.wait(
-                        pooled.wiping, return_when=asyncio.FIRST_COMPLETED
-                    )
+                    done, _ = await asyncio.wait(pooled.wiping, return_when=asyncio.FIRST_COMPLETED)
                     pooled.wiping.difference_update(done)
             finally:
                 pooled.waiting -= 1
