@@ -163,7 +163,7 @@ def test_session_gates_fail_a_run_whose_tests_all_passed(
             "*session gates:*",
             "*✗ navigation p95 < 1 ms:*",
             "*✓ page_open count >= 1: 1*",
-            "*the run failed: a session gate was missed*",
+            "*the run failed: a session gate or baseline was missed*",
         ]
     )
 
