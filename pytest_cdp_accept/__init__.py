@@ -7,28 +7,75 @@ The engine (``protocol`` -> ``connection`` -> ``browser`` -> ``launcher`` /
 
 from __future__ import annotations
 
-from .browser import Browser, MemoryInfo, Navigation, Page
-from .errors import (
-    BrowserNotFoundError,
-    CDPAcceptError,
-    CommandError,
-    CommandTimeoutError,
-    ConnectionClosedError,
-    EvaluationError,
-    HTTPStatusError,
-    LaunchError,
-    NavigationError,
-    NavigationTimeoutError,
-    PoolClosedError,
-    ProtocolError,
-    TargetClosedError,
-    TargetCrashedError,
-    UsageError,
-)
-from .metrics import MetricsRecorder
-from .pool import BrowserPool, PoolOptions
-from .site import LocalSite
-from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load on first use
+    from .browser import Browser, MemoryInfo, Navigation, Page
+    from .errors import (
+        BrowserNotFoundError,
+        CDPAcceptError,
+        CommandError,
+        CommandTimeoutError,
+        ConnectionClosedError,
+        EvaluationError,
+        HTTPStatusError,
+        LaunchError,
+        NavigationError,
+        NavigationTimeoutError,
+        PoolClosedError,
+        ProtocolError,
+        TargetClosedError,
+        TargetCrashedError,
+        UsageError,
+    )
+    from .metrics import MetricsRecorder
+    from .pool import BrowserPool, PoolOptions
+    from .site import LocalSite
+    from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
+
+# Loaded on first attribute access (PEP 562): importing the plugin must not import the
+# engine (asyncio, websockets, ...), so a suite that never uses a browser starts as fast
+# as without the plugin.
+_EXPORTS = {
+    "AsyncPage": "sync",
+    "Browser": "browser",
+    "BrowserNotFoundError": "errors",
+    "BrowserPool": "pool",
+    "CDPAcceptError": "errors",
+    "CommandError": "errors",
+    "CommandTimeoutError": "errors",
+    "ConnectionClosedError": "errors",
+    "EvaluationError": "errors",
+    "HTTPStatusError": "errors",
+    "LaunchError": "errors",
+    "LocalSite": "site",
+    "MemoryInfo": "browser",
+    "MetricsRecorder": "metrics",
+    "Navigation": "browser",
+    "NavigationError": "errors",
+    "NavigationTimeoutError": "errors",
+    "Page": "browser",
+    "PoolClosedError": "errors",
+    "PoolOptions": "pool",
+    "ProtocolError": "errors",
+    "SyncBrowser": "sync",
+    "SyncPage": "sync",
+    "SyncPool": "sync",
+    "TargetClosedError": "errors",
+    "TargetCrashedError": "errors",
+    "UsageError": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0.dev0"
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import psutil
 
 from . import launcher
-from .connection import DEFAULT_COMMAND_TIMEOUT, CDPSession, Connection
+from .connection import CDPSession, Connection
 from .errors import (
     CDPAcceptError,
     CommandError,
@@ -37,10 +37,10 @@ from .errors import (
     UsageError,
 )
 from .metrics import NULL_RECORDER, Recorder
+from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
-DEFAULT_NAVIGATION_TIMEOUT = 30.0
 NETWORK_IDLE_QUIET = 0.5  # no request in flight for this long = network idle
 
 # Raw commands that leave state behind on a page (overrides, interception,

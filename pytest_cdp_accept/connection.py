@@ -28,11 +28,11 @@ from .errors import (
     ProtocolError,
     TargetClosedError,
 )
+from .options import DEFAULT_COMMAND_TIMEOUT
 from .protocol import BROWSER_SESSION, CDPProtocol, Event, Reply, SessionEnded
 
 log = logging.getLogger("pytest_cdp_accept")
 
-DEFAULT_COMMAND_TIMEOUT = 30.0
 COMMAND_TIMEOUT_SETTING = "--cdp-command-timeout (ini cdp_command_timeout)"
 MAX_MESSAGE_SIZE = 256 * 1024 * 1024  # screenshots and large evaluate results
 MAX_IN_FLIGHT = 512

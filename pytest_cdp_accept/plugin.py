@@ -13,24 +13,25 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import stability
-from .baseline import BaselineStore, compare, missing_baseline_message, parse_fail_rules
-from .benchmark_export import write_pytest_benchmark
 from .errors import CDPAcceptError
-from .fleet import Fleet, SyncFleet
 from .gate import MARKER_HELP, MARKERS, GateSpec, judge, session_gates, spec_for
-from .html_report import write_html
 from .metrics import MetricsRecorder
-from .pool import ISOLATION_MODES, Isolation, PoolOptions
-from .probe import TestProbe
+from .options import ISOLATION_MODES, Isolation, PoolOptions
 from .report import Results
-from .site import AppURL, LocalSite
-from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
 from .thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
+
+if TYPE_CHECKING:
+    # The engine is imported where it is used (fixtures, hooks of tests that use it), so
+    # installing the plugin costs nothing at start-up for suites that never use a browser.
+    from .fleet import SyncFleet
+    from .probe import TestProbe
+    from .site import AppURL, LocalSite
+    from .stability import PageHolder
+    from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
 
 PLUGIN_NAME = "cdp_accept_manager"
 
@@ -245,7 +246,8 @@ class CDPAccept:
             raise pytest.UsageError(f"cdp_gates / --cdp-preset: {exc}") from None
         self.session_failed = False
         try:
-            self.fail_rules = parse_fail_rules(list(_setting(config, "cdp_compare_fail") or ()))
+            rules = list(_setting(config, "cdp_compare_fail") or ())
+            self.fail_rules = _parse_fail_rules(rules) if rules else []
         except CDPAcceptError as exc:
             raise pytest.UsageError(f"--cdp-compare-fail: {exc}") from None
         self.notes: list[str] = []
@@ -254,6 +256,8 @@ class CDPAccept:
     # -- the pool ---------------------------------------------------------------
 
     def pool(self, options: PoolOptions) -> SyncPool:
+        from .sync import SyncPool
+
         if self._pool is None:
             self._pool = SyncPool(options)
             atexit.register(self._pool.pool.kill_now)
@@ -319,6 +323,8 @@ class CDPAccept:
         name = f"cdp_{spec.loop}"
         if inspect.iscoroutinefunction(pyfuncitem.obj):
             raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs a plain (sync) test")
+        from . import stability
+
         funcargs = pyfuncitem.funcargs
         holder = pyfuncitem.stash.get(HOLDER_KEY, None)
         if holder is None:
@@ -333,7 +339,7 @@ class CDPAccept:
         pyfuncitem.stash[DETAIL_KEY] = detail
         return True
 
-    def _progress(self, item: pytest.Item) -> stability.Progress | None:
+    def _progress(self, item: pytest.Item) -> Callable[[str], None] | None:
         """Live progress lines on the terminal (not under xdist: the controller prints)."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         capture = self.config.pluginmanager.get_plugin("capturemanager")
@@ -385,6 +391,10 @@ class CDPAccept:
 
     def _write_outputs(self, session: pytest.Session) -> None:
         """Baselines, then the JSON, HTML and pytest-benchmark files, from one report dict."""
+        from .baseline import BaselineStore, compare, missing_baseline_message
+        from .benchmark_export import write_pytest_benchmark
+        from .html_report import write_html
+
         report = self.results.to_json({"factor": self.factor, "record_only": self.record_only})
         folder = _setting(self.config, "cdp_baseline_dir") or self.config.rootpath / BASELINE_DIR
         store = BaselineStore(Path(folder))
@@ -450,11 +460,17 @@ class CDPAccept:
 
 
 GATE_KEY = pytest.StashKey[GateSpec]()
-HOLDER_KEY = pytest.StashKey[stability.PageHolder]()
+HOLDER_KEY: pytest.StashKey[PageHolder] = pytest.StashKey()
 DETAIL_KEY = pytest.StashKey[list[str]]()
-PROBE_KEY = pytest.StashKey[TestProbe]()
+PROBE_KEY: pytest.StashKey[TestProbe] = pytest.StashKey()
 WORKER_OUTPUT = "cdp_accept_results"
 BASELINE_DIR = ".cdp-accept/baselines"
+
+
+def _parse_fail_rules(rules: list[str]) -> list[Any]:
+    from .baseline import parse_fail_rules
+
+    return parse_fail_rules(rules)
 
 
 def _by_metric(recorder: MetricsRecorder) -> dict[str, list[float]]:
@@ -492,6 +508,8 @@ def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> Iter
 @pytest.fixture
 def cdp_metrics(request: pytest.FixtureRequest) -> Iterator[MetricsRecorder]:
     """This test's recorder: ``timer(name)``, ``record(name, value)``, ``samples(name)``."""
+    from .probe import TestProbe
+
     recorder = MetricsRecorder()
     request.node.stash[PROBE_KEY] = TestProbe(recorder)
     yield recorder
@@ -519,6 +537,8 @@ def cdp_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
+    from . import stability
+
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
     _probe(request).use(page._runner, lease.page.browser, lease.page)
     holder = stability.PageHolder(cdp_pool, page, lease)
@@ -534,6 +554,8 @@ def cdp_async_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[AsyncPage]:
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
+    from .sync import AsyncPage
+
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
     _probe(request).use(page._runner, lease.page.browser, lease.page)
     try:
@@ -571,6 +593,8 @@ def cdp_fleet(
             f"{request.node.nodeid}: cdp_fleet needs @pytest.mark.cdp_concurrency(browsers=N, "
             "pages=M)"
         )
+    from .fleet import Fleet, SyncFleet
+
     runner = cdp_pool._runner
     fleet = Fleet(cdp_pool_options, cdp_metrics)
     probe = _probe(request)
@@ -602,6 +626,8 @@ def cdp_base_url(request: pytest.FixtureRequest, pytestconfig: pytest.Config) ->
 @pytest.fixture(scope="session")
 def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSite | AppURL:
     """The app under test, as ``cdp_app.url(path)``: your base URL, or the built-in site."""
+    from .site import AppURL
+
     if cdp_base_url:
         return AppURL(cdp_base_url)
     site: LocalSite = request.getfixturevalue("cdp_site")
@@ -611,6 +637,8 @@ def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSi
 @pytest.fixture(scope="session")
 def cdp_site() -> Iterator[LocalSite]:
     """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`)."""
+    from .site import LocalSite
+
     site = LocalSite()
     site.start()
     try:

@@ -31,60 +31,20 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from . import launcher
-from .browser import DEFAULT_NAVIGATION_TIMEOUT, Browser, Page, memory_of
-from .connection import DEFAULT_COMMAND_TIMEOUT
+from .browser import Browser, Page, memory_of
 from .errors import CDPAcceptError, PoolClosedError, UsageError
 from .metrics import NULL_RECORDER, Recorder
+from .options import ISOLATION_MODES as ISOLATION_MODES
+from .options import Isolation as Isolation
+from .options import PoolOptions as PoolOptions
 from .resilience import BreakerBoard, RetryPolicy, retry
 
 log = logging.getLogger("pytest_cdp_accept")
 
-Isolation = Literal["reset", "context"]
-ISOLATION_MODES = ("reset", "context")
 HEALTH_CHECK_AFTER = 5.0  # seconds unused before a lease pays for a CDP round trip
-
-
-@dataclass(frozen=True)
-class PoolOptions:
-    """How the pool launches (or connects to) browsers and hands out pages."""
-
-    executable: str | None = None
-    args: tuple[str, ...] = ()
-    endpoints: tuple[str, ...] = ()
-    size: int = 1
-    isolation: Isolation = "reset"
-    launch_timeout: float = 30.0
-    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
-    navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT
-    recycle_after: int | None = None
-    """Replace a browser after this many leases (None: never)."""
-    max_idle_pages: int = 4
-    """Wiped pages kept parked per browser; more are closed."""
-    recycle_memory_mb: float | None = None
-    """Replace a browser whose process tree passes this PSS (checked when a lease ends)."""
-    launch_attempts: int = 3
-    """Tries per launch/connect for transient failures (exponential backoff with jitter)."""
-    breaker_threshold: int = 3
-    """Consecutive failed launches/connects after which an endpoint fails fast ..."""
-    breaker_reset_after: float = 30.0
-    """... for this many seconds, before one trial is let through."""
-
-    def __post_init__(self) -> None:
-        if self.size < 1:
-            raise UsageError(f"pool size must be at least 1, got {self.size}")
-        if self.isolation not in ISOLATION_MODES:
-            raise UsageError(
-                f"isolation {self.isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
-            )
-        if self.recycle_after is not None and self.recycle_after < 1:
-            raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
-        if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:
-            raise UsageError(f"recycle_memory_mb must be > 0, got {self.recycle_memory_mb}")
-        if self.launch_attempts < 1:
-            raise UsageError(f"launch_attempts must be at least 1, got {self.launch_attempts}")
 
 
 @dataclass(frozen=True)

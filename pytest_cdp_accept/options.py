@@ -1,0 +1,55 @@
+"""Settings of the pool and their defaults: light, so the plugin can read its options
+without importing the engine (pytest start-up stays cheap for suites that never
+use a browser)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import UsageError
+
+Isolation = Literal["reset", "context"]
+ISOLATION_MODES = ("reset", "context")
+DEFAULT_COMMAND_TIMEOUT = 30.0
+DEFAULT_NAVIGATION_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """How the pool launches (or connects to) browsers and hands out pages."""
+
+    executable: str | None = None
+    args: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    size: int = 1
+    isolation: Isolation = "reset"
+    launch_timeout: float = 30.0
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
+    navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT
+    recycle_after: int | None = None
+    """Replace a browser after this many leases (None: never)."""
+    max_idle_pages: int = 4
+    """Wiped pages kept parked per browser; more are closed."""
+    recycle_memory_mb: float | None = None
+    """Replace a browser whose process tree passes this PSS (checked when a lease ends)."""
+    launch_attempts: int = 3
+    """Tries per launch/connect for transient failures (exponential backoff with jitter)."""
+    breaker_threshold: int = 3
+    """Consecutive failed launches/connects after which an endpoint fails fast ..."""
+    breaker_reset_after: float = 30.0
+    """... for this many seconds, before one trial is let through."""
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise UsageError(f"pool size must be at least 1, got {self.size}")
+        if self.isolation not in ISOLATION_MODES:
+            raise UsageError(
+                f"isolation {self.isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
+            )
+        if self.recycle_after is not None and self.recycle_after < 1:
+            raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
+        if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:
+            raise UsageError(f"recycle_memory_mb must be > 0, got {self.recycle_memory_mb}")
+        if self.launch_attempts < 1:
+            raise UsageError(f"launch_attempts must be at least 1, got {self.launch_attempts}")
