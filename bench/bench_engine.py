@@ -219,6 +219,40 @@ def print_summary(items: list[Item]) -> None:
         )
 
 
+def item_json(it: Item) -> dict[str, Any]:
+    """One item's series and ratios as plain data (bench_gates adds its checks)."""
+    return {
+        "key": it.key,
+        "title": it.title,
+        "unit": it.unit,
+        "seconds": it.seconds,
+        "series": {
+            k: {
+                "label": s.label,
+                "info": s.info,
+                "n": len(s.samples),
+                "median": s.median,
+                "p95": s.p95 if s.distribution else None,
+                "samples": s.samples,
+            }
+            for k, s in it.series.items()
+        },
+        "ratios": [
+            {
+                "label": r.label,
+                "num": r.num,
+                "ref": r.ref,
+                "value": r.value,
+                "paired": r.paired,
+                "target": r.target,
+                "verdict": r.verdict,
+            }
+            for r in it.ratios
+        ],
+        "notes": it.notes,
+    }
+
+
 def rotated(seq: list[Any], k: int) -> list[Any]:
     """A different order each round: a seeded shuffle, not a rotation (a rotation keeps
     the cyclic order, so the same contender would always run right after the same other
@@ -1121,39 +1155,7 @@ def main() -> None:
             "playwright": pw_version,
             "config": cfg.__dict__,
             "total_s": total,
-            "items": [
-                {
-                    "key": it.key,
-                    "title": it.title,
-                    "unit": it.unit,
-                    "seconds": it.seconds,
-                    "series": {
-                        k: {
-                            "label": s.label,
-                            "info": s.info,
-                            "n": len(s.samples),
-                            "median": s.median,
-                            "p95": s.p95 if s.distribution else None,
-                            "samples": s.samples,
-                        }
-                        for k, s in it.series.items()
-                    },
-                    "ratios": [
-                        {
-                            "label": r.label,
-                            "num": r.num,
-                            "ref": r.ref,
-                            "value": r.value,
-                            "paired": r.paired,
-                            "target": r.target,
-                            "verdict": r.verdict,
-                        }
-                        for r in it.ratios
-                    ],
-                    "notes": it.notes,
-                }
-                for it in items
-            ],
+            "items": [item_json(it) for it in items],
         }
         Path(opts.json).write_text(json.dumps(no_nan(data), indent=1, allow_nan=False))
         print(f"wrote {opts.json}")

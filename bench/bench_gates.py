@@ -51,6 +51,7 @@ from bench_engine import (
     Ratio,
     Series,
     fmt,
+    item_json,
     no_nan,
     rotated,
 )
@@ -974,33 +975,7 @@ def main() -> None:
             "total_s": total,
             "items": [
                 {
-                    "key": it.key,
-                    "title": it.title,
-                    "unit": it.unit,
-                    "seconds": it.seconds,
-                    "series": {
-                        k: {
-                            "label": s.label,
-                            "info": s.info,
-                            "n": len(s.samples),
-                            "median": s.median,
-                            "p95": s.p95 if s.distribution else None,
-                            "samples": s.samples,
-                        }
-                        for k, s in it.series.items()
-                    },
-                    "ratios": [
-                        {
-                            "label": r.label,
-                            "num": r.num,
-                            "ref": r.ref,
-                            "value": r.value,
-                            "paired": r.paired,
-                            "target": r.target,
-                            "verdict": r.verdict,
-                        }
-                        for r in it.ratios
-                    ],
+                    **item_json(it),
                     "checks": [
                         {
                             "label": c.label,
@@ -1010,7 +985,6 @@ def main() -> None:
                         }
                         for c in it.checks
                     ],
-                    "notes": it.notes,
                 }
                 for it in items
             ],
