@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,15 @@ def fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def print_item(item: Item) -> None:
+def ratio_line(r: Ratio, width: int) -> str:
+    target = f"<= {r.target:.2f}x" if r.target is not None else ""
+    value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
+    paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
+    return f"{r.label:<{width}} {value:>8} {paired:>17}  {target:>9}  {r.verdict}"
+
+
+def print_item(item: Item, extra: Sequence[str] = ()) -> None:
+    """An item's table: series, ratios, then ``extra`` lines (bench_gates' checks), notes."""
     print(f"\n== {item.title} [{item.unit}] ({item.seconds:.0f} s) ==")
     width = max([len(s.label) for s in item.series.values()] + [24])
     print(f"  {'contender':<{width}} {'n':>5} {'median':>10} {'p95':>10}")
@@ -196,10 +205,9 @@ def print_item(item: Item) -> None:
         tag = "  (info)" if s.info else ""
         print(f"  {s.label:<{width}} {len(s.samples):>5} {fmt(s.median):>10} {p:>10}{tag}")
     for r in item.ratios:
-        target = f"<= {r.target:.2f}x" if r.target is not None else ""
-        value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
-        paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
-        print(f"  ratio {r.label:<{width - 6}} {value:>8} {paired:>17}  {target:>9}  {r.verdict}")
+        print("  ratio " + ratio_line(r, width - 6))
+    for line in extra:
+        print(line)
     for note in item.notes:
         print(textwrap.fill(note, 100, initial_indent="  * ", subsequent_indent="    "))
     sys.stdout.flush()
@@ -210,13 +218,8 @@ def print_summary(items: list[Item]) -> None:
     rows = [(item, r) for item in items for r in item.ratios]
     width = max([len(f"{i.key}: {r.label}") for i, r in rows] + [20])
     for item, r in rows:
-        target = f"<= {r.target:.2f}x" if r.target is not None else ""
-        value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
-        paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
-        print(
-            f"  {item.key + ': ' + r.label:<{width}} {value:>8} {paired:>17}  {target:>9}  "
-            f"{r.verdict}"
-        )
+        labelled = Ratio(f"{item.key}: {r.label}", r.num, r.ref, r.target, r.value, r.paired)
+        print("  " + ratio_line(labelled, width))
 
 
 def item_json(it: Item) -> dict[str, Any]:
@@ -824,8 +827,8 @@ async def item_goto(bench: Bench, eng: Engines) -> Item:
     await interleave(bench.cfg.rounds, contenders, item)
     item.notes.append(
         "ours goto = Page.navigate, wait for the 'load' lifecycle event of the new loader "
-        "(Page.enable + lifecycle events + Network.enable are on), then (record=True, the "
-        "default) one more Runtime.evaluate for the Navigation Timing entry."
+        "(Page.enable + lifecycle events + Network.enable are on); the Navigation Timing "
+        "entry is read only when nav.timing is used, so neither ours variant pays for it."
     )
     return item
 
@@ -872,7 +875,20 @@ def test_navigate(page, site, i):
 """
 
 
-def run_pytest(cmd: list[str], cwd: str, timeout: float = 300.0) -> tuple[float, str]:
+@dataclass
+class PytestRun:
+    wall: float
+    cpu: float  # user+sys CPU s of the run's reaped process tree
+    rc: int
+    out: str
+
+
+def run_pytest(cmd: list[str], cwd: Path, timeout: float = 600.0) -> PytestRun:
+    """One pytest subprocess: wall time, CPU of its tree, exit code, output.
+
+    Its whole tree is killed by PID if anything goes wrong (timeout, Ctrl-C).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -886,20 +902,21 @@ def run_pytest(cmd: list[str], cwd: str, timeout: float = 300.0) -> tuple[float,
     try:
         out, _ = proc.communicate(timeout=timeout)
     except BaseException:
-        # Kill the whole tree by PID (Playwright's browser is in its own group).
         with contextlib.suppress(psutil.NoSuchProcess):
-            tree = psutil.Process(proc.pid).children(recursive=True)
-            for p in tree:
+            for p in psutil.Process(proc.pid).children(recursive=True):
                 with contextlib.suppress(psutil.NoSuchProcess):
                     p.kill()
         proc.kill()
         proc.wait()
         raise
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0 or "50 passed" not in out:
-        tail = " | ".join(line.strip() for line in out.strip().splitlines()[-6:])
-        raise RuntimeError(f"exit {proc.returncode}: ... {tail[-700:]}")
-    return elapsed, out
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return PytestRun(wall, cpu, proc.returncode, out)
+
+
+def tail(out: str, lines: int = 6) -> str:
+    return " | ".join(line.strip() for line in out.strip().splitlines()[-lines:])[-700:]
 
 
 async def item_pytest(bench: Bench) -> Item:
@@ -934,13 +951,12 @@ async def item_pytest(bench: Bench) -> Item:
                 if key in failed:
                     continue
                 cmd, cwd = commands[key]
-                try:
-                    elapsed, _ = await asyncio.to_thread(run_pytest, cmd, cwd)
-                except RuntimeError as exc:
+                run = await asyncio.to_thread(run_pytest, cmd, Path(cwd))
+                if run.rc != 0 or "50 passed" not in run.out:
                     failed.add(key)
-                    item.notes.append(f"{key} FAILED: {exc}")
+                    item.notes.append(f"{key} FAILED: exit {run.rc}: ... {tail(run.out)}")
                     continue
-                item.series[key].add_round([elapsed])
+                item.series[key].add_round([run.wall])
     item.notes.append(
         f"each: {' '.join(base[1:])} + ours '-p no:playwright --cdp-browser=...' / "
         "playwright '-p no:cdp_accept' (conftest: browser_type_launch_args with "

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -47,14 +46,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import (
     ARGS,
     EXECUTABLE,
+    OURS_TEST,
+    SCRATCH,
     Item,
     Ratio,
     Series,
     fmt,
     item_json,
     no_nan,
+    ratio_line,
     rotated,
+    run_pytest,
+    scratch_env,
+    tail,
 )
+from bench_engine import print_item as engine_print_item
 
 from pytest_cdp_accept import launcher
 from pytest_cdp_accept.browser import memory_of
@@ -67,18 +73,6 @@ from pytest_cdp_accept.sync import LoopThread
 
 BROWSERS, PAGES = 10, 50
 SETTLE = 1.0  # seconds after the 50 gotos before PSS is read (both contenders)
-SCRATCH: list[Path] = []  # the run's own temp dir (TMPDIR of everything we start)
-
-
-def scratch_env() -> dict[str, str]:
-    """Environment for Playwright's browsers and the pytest subprocesses: TMPDIR in our
-    temp dir (Chromium leaves its org.chromium.Chromium.* dirs there), no PYTEST_ADDOPTS."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    if SCRATCH:
-        env["TMPDIR"] = str(SCRATCH[0] / "tmp")
-    return env
-
-
 # -- checks against absolute targets, items, printing -----------------------------------
 
 
@@ -101,32 +95,16 @@ class GItem(Item):
     checks: list[Check] = field(default_factory=list)
 
 
-def ratio_line(r: Ratio, width: int) -> str:
-    target = f"<= {r.target:.2f}x" if r.target is not None else ""
-    value = "-" if math.isnan(r.value) else f"{r.value:.3f}x"
-    paired = "" if math.isnan(r.paired) else f"(paired {r.paired:.3f}x)"
-    return f"{r.label:<{width}} {value:>8} {paired:>17}  {target:>9}  {r.verdict}"
-
-
 def check_line(c: Check, width: int) -> str:
     return f"{c.label:<{width}} {c.measured:>26}  {c.target:>9}  {c.verdict}"
 
 
 def print_item(item: GItem) -> None:
-    print(f"\n== {item.title} [{item.unit}] ({item.seconds:.0f} s) ==")
-    width = max([len(s.label) for s in item.series.values()] + [24])
-    print(f"  {'contender':<{width}} {'n':>5} {'median':>10} {'p95':>10}")
-    for s in item.series.values():
-        p = fmt(s.p95) if s.distribution else ""
-        tag = "  (info)" if s.info else ""
-        print(f"  {s.label:<{width}} {len(s.samples):>5} {fmt(s.median):>10} {p:>10}{tag}")
-    for r in item.ratios:
-        print("  ratio " + ratio_line(r, width - 6))
-    for c in item.checks:
-        print("  check " + check_line(c, width - 6))
-    for note in item.notes:
-        print(textwrap.fill(note, 100, initial_indent="  * ", subsequent_indent="    "))
-    sys.stdout.flush()
+    engine_print_item(item, ["  check " + check_line(c, item_width(item) - 6) for c in item.checks])
+
+
+def item_width(item: Item) -> int:
+    return max([len(s.label) for s in item.series.values()] + [24])
 
 
 def print_summary(items: list[GItem]) -> None:
@@ -144,50 +122,6 @@ def print_summary(items: list[GItem]) -> None:
 
 
 # -- subprocess pytest runs -------------------------------------------------------------
-
-
-@dataclass
-class PytestRun:
-    wall: float
-    cpu: float  # user+sys CPU s of the run's reaped process tree
-    rc: int
-    out: str
-
-
-def run_pytest(cmd: list[str], cwd: Path, timeout: float = 600.0) -> PytestRun:
-    """One pytest subprocess: wall time, CPU of its tree, exit code, output.
-
-    Its whole tree is killed by PID if anything goes wrong (timeout, Ctrl-C).
-    """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=scratch_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except BaseException:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            for p in psutil.Process(proc.pid).children(recursive=True):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    p.kill()
-        proc.kill()
-        proc.wait()
-        raise
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return PytestRun(wall, cpu, proc.returncode, out)
-
-
-def tail(out: str, lines: int = 6) -> str:
-    return " | ".join(line.strip() for line in out.strip().splitlines()[-lines:])[-700:]
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -458,14 +392,6 @@ async def item_fleet(bench: Bench) -> GItem:
 
 # -- 2. xdist -------------------------------------------------------------------------------
 
-NAV_TEST = """\
-import pytest
-
-
-@pytest.mark.parametrize("i", range(50))
-def test_navigate(cdp_page, cdp_site, i):
-    assert cdp_page.goto(cdp_site.url("/")).status == 200
-"""
 
 PLAIN_TEST = """\
 import time
@@ -541,8 +467,8 @@ async def item_xdist(bench: Bench) -> GItem:
         for v, d in dirs.items():
             d.mkdir()
             (d / "pytest.ini").write_text(GATE_INI if v == "gate" else "[pytest]\n")
-        (dirs["nav"] / "test_nav.py").write_text(NAV_TEST)
-        (dirs["gate"] / "test_nav.py").write_text(NAV_TEST)
+        (dirs["nav"] / "test_nav.py").write_text(OURS_TEST)
+        (dirs["gate"] / "test_nav.py").write_text(OURS_TEST)
         (dirs["plain"] / "test_plain.py").write_text(PLAIN_TEST)
         (dirs["bare"] / "test_plain.py").write_text(PLAIN_TEST)
         commands: dict[str, tuple[list[str], Path]] = {}
