@@ -219,7 +219,7 @@ class Page:
 
     def _on_dialog(self, params: dict[str, Any]) -> None:
         # Like Playwright: a dialog nobody listens for is dismissed, never left blocking.
-        if len(self.session._handlers.get("Page.javascriptDialogOpening", ())) > 1:
+        if self.session.listener_count("Page.javascriptDialogOpening") > 1:  # ours + theirs
             return
         self._spawn(self.session.send("Page.handleJavaScriptDialog", {"accept": False}))
 

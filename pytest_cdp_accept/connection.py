@@ -77,8 +77,8 @@ class CDPSession:
 
         return off
 
-    def has_listeners(self, event: str) -> bool:
-        return bool(self._handlers.get(event))
+    def listener_count(self, event: str) -> int:
+        return len(self._handlers.get(event, ()))
 
     async def wait_for(
         self,

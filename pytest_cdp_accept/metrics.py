@@ -72,6 +72,13 @@ class MetricsRecorder:
         with self._lock:
             return list(self._samples)
 
+    def by_name(self) -> dict[str, list[float]]:
+        """Every metric's values, in recording order."""
+        grouped: dict[str, list[float]] = {}
+        for sample in self.all_samples():
+            grouped.setdefault(sample.name, []).append(sample.value)
+        return grouped
+
     def names(self) -> set[str]:
         with self._lock:
             return {s.name for s in self._samples}

@@ -300,7 +300,7 @@ class CDPAccept:
         finally:
             probe.stop_peak()
         self._measure_after_body(spec, probe)
-        verdicts = judge(spec.thresholds, _by_metric(probe.recorder), self.factor)
+        verdicts = judge(spec.thresholds, probe.recorder.by_name(), self.factor)
         self.results.add_verdicts("test", item.nodeid, verdicts)
         failed = [v for v in verdicts if not v.passed]
         if failed and not self.record_only:
@@ -362,7 +362,7 @@ class CDPAccept:
     def test_finished(self, item: pytest.Item, recorder: MetricsRecorder) -> None:
         samples = recorder.all_samples()
         self.results.add_samples(item.nodeid, self.worker, samples)
-        for metric, values in _by_metric(recorder).items():
+        for metric, values in recorder.by_name().items():
             stat = "p95" if len(values) > 1 else "value"
             item.user_properties.append(
                 (f"cdp.{metric}.{stat}", round(compute_stat(stat, values), 3))
@@ -471,13 +471,6 @@ def _parse_fail_rules(rules: list[str]) -> list[Any]:
     from .baseline import parse_fail_rules
 
     return parse_fail_rules(rules)
-
-
-def _by_metric(recorder: MetricsRecorder) -> dict[str, list[float]]:
-    grouped: dict[str, list[float]] = {}
-    for sample in recorder.all_samples():
-        grouped.setdefault(sample.name, []).append(sample.value)
-    return grouped
 
 
 def _manager(config: pytest.Config) -> CDPAccept:

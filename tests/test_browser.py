@@ -408,3 +408,8 @@ def test_timing_is_read_on_first_use_and_only_for_the_current_document(
     page.goto(site.url("/"))
     with pytest.raises(UsageError, match="before the next goto"):
         _ = stale.timing
+
+
+def test_a_dialog_nobody_listens_for_is_dismissed(page: SyncPage, site: LocalSite) -> None:
+    page.goto(site.url("/"))
+    assert page.evaluate("alert('hi'); confirm('sure?')") is False  # dismissed, not blocking
