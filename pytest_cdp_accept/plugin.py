@@ -370,6 +370,7 @@ class CDPAccept:
 
     # -- the run: merge workers, session gates, outputs ---------------------------
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
         if output:

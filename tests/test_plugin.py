@@ -25,6 +25,24 @@ def test_the_readme_example_passes(pytester: pytest.Pytester, isolated: Path) ->
     result.assert_outcomes(passed=1)
 
 
+def test_the_plugin_works_with_plugin_autoload_off_and_no_xdist(
+    pytester: pytest.Pytester, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loaded alone (-p), with xdist absent: its xdist hook must be optional."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(
+        """
+        def test_home(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "pytest_cdp_accept.plugin", timeout=600
+    )
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
 def test_plugin_is_silent_and_launches_nothing_for_other_tests(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
