@@ -413,3 +413,35 @@ def test_timing_is_read_on_first_use_and_only_for_the_current_document(
 def test_a_dialog_nobody_listens_for_is_dismissed(page: SyncPage, site: LocalSite) -> None:
     page.goto(site.url("/"))
     assert page.evaluate("alert('hi'); confirm('sure?')") is False  # dismissed, not blocking
+
+
+def test_a_new_context_starts_one_renderer_and_no_browser_ui(
+    short_tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New headless opens omnibox pop-up WebUI pages per context and a spare renderer
+    unless told not to: three renderer processes per context instead of one."""
+    monkeypatch.setenv("CDP_ACCEPT_TMPDIR", str(short_tmp_path))
+
+    def renderers(browser: Browser) -> int:
+        assert browser.process is not None
+        procs = browser.process.process_tree()
+        return sum(1 for p in procs if "--type=renderer" in p.cmdline())
+
+    async def scenario() -> tuple[list[int], list[str]]:
+        browser = await Browser.launch()
+        try:
+            counts = [renderers(browser)]
+            for _ in range(2):
+                context = await browser.new_context()
+                await browser.new_page(context)
+                await asyncio.sleep(0.5)  # a spare renderer would start after the page
+                counts.append(renderers(browser))
+            targets = await browser.session.send("Target.getTargets")
+            kinds = [t["type"] for t in targets["targetInfos"]]
+        finally:
+            await browser.close()
+        return counts, kinds
+
+    counts, kinds = asyncio.run(scenario())
+    assert counts == [counts[0], counts[0] + 1, counts[0] + 2], counts
+    assert kinds == ["page", "page"], kinds
