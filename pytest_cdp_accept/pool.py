@@ -9,11 +9,14 @@ removed) and replaced on the next lease.
 Pages are handed out in one of two isolation modes:
 
 ``reset``
-    A released page is wiped (navigated to about:blank; storage of every
-    origin, cookies and HTTP cache cleared; permissions reset) off the test's
-    critical path and parked for the next lease. A page that crashed or was
+    Each pooled page lives in a browser context of its own. A released page
+    is wiped (navigated to about:blank; storage of every origin, cookies and
+    HTTP cache of its context cleared; permissions reset) off the test's
+    critical path and parked for the next lease; the next test meanwhile gets
+    the other page, whose context shares nothing with the one being wiped.
+    A page that crashed or was
     sent a stateful raw command (emulation, interception, injected scripts)
-    is closed instead of reused.
+    is closed (its context disposed) instead of reused.
 ``context``
     Every lease gets a fresh browser context with one page, prepared one
     ahead; released contexts are disposed in the background.
@@ -310,9 +313,9 @@ class BrowserPool:
         return page
 
     async def _prepare_idle_page(self, pooled: PooledBrowser) -> Page | None:
-        page = await self._new_page(pooled)
+        page = await self._new_reset_page(pooled)
         if pooled.retiring or self._closed:
-            await page.close()
+            await self._discard_reset_page(page)
             return None
         pooled.idle_pages.append(page)
         return page
@@ -337,7 +340,23 @@ class BrowserPool:
                 page = pooled.idle_pages.pop()
                 if not page.crashed and not page.closed:
                     return page
-        return await self._new_page(pooled)
+        return await self._new_reset_page(pooled)
+
+    async def _new_reset_page(self, pooled: PooledBrowser) -> Page:
+        """A page in a browser context of its own: its wipe touches nothing another
+        lease sees, so it can run while the next test uses the other page."""
+        context_id = await pooled.browser.new_context()
+        try:
+            return await self._new_page(pooled, context_id)
+        except BaseException:
+            self._spawn(pooled.browser.dispose_context(context_id))
+            raise
+
+    async def _discard_reset_page(self, page: Page) -> None:
+        if page.context_id is not None:
+            await page.browser.dispose_context(page.context_id)
+        else:
+            await page.close()
 
     async def _context_page(self, pooled: PooledBrowser) -> tuple[str, Page]:
         spare, pooled.spare = pooled.spare, None
@@ -377,7 +396,7 @@ class BrowserPool:
         if not alive:
             return
         if page.crashed or page.closed or page.tainted:
-            self._spawn(page.close())
+            self._spawn(self._discard_reset_page(page))
             return
         task: asyncio.Task[Page | None] = self._spawn(self._wipe(pooled, page))
         pooled.wiping.add(task)
@@ -387,10 +406,10 @@ class BrowserPool:
         try:
             await wipe_page(page)
         except CDPAcceptError:
-            await page.close()
+            await self._discard_reset_page(page)
             return None
         if len(pooled.idle_pages) >= self.options.max_idle_pages or pooled.retiring:
-            await page.close()
+            await self._discard_reset_page(page)
             return None
         pooled.idle_pages.append(page)
         return page
@@ -466,5 +485,9 @@ async def wipe_page(page: Page) -> None:
         ),
         session.send("Network.clearBrowserCache", timeout=WIPE_TIMEOUT),
         session.send("Network.clearBrowserCookies", timeout=WIPE_TIMEOUT),
-        page.browser.session.send("Browser.resetPermissions", timeout=WIPE_TIMEOUT),
+        page.browser.session.send(
+            "Browser.resetPermissions",
+            {"browserContextId": page.context_id} if page.context_id else {},
+            timeout=WIPE_TIMEOUT,
+        ),
     )

@@ -209,26 +209,32 @@ CLEAN = {"cookie": "", "local": 0, "session": 0, "idb": 0, "caches": 0, "sw": 0}
 def test_nothing_a_test_leaves_is_visible_to_the_next(
     fresh_pool: object, site: LocalSite, isolation: str
 ) -> None:
+    """Four leases back to back, each finding nothing and leaving everything behind:
+    in reset mode pages take turns, so wiped pages are handed out again too."""
     pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
-    page, lease = pool.acquire_page()
-    for origin_url in (site.url, site.alt_url):
-        page.goto(origin_url("/sw"))
-        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-        assert page.evaluate(WRITE)
-        assert page.evaluate(READ) != CLEAN
-    page.goto(site.url("/cacheable"))
     hits = site.hits("/cached.js")
-    page.goto(site.url("/cacheable"))
-    assert site.hits("/cached.js") == hits, "precondition: the HTTP cache serves cached.js"
-    pool.release_page(page, lease)
-
-    page, lease = pool.acquire_page()
-    for origin_url in (site.url, site.alt_url):
-        page.goto(origin_url("/storage"))
-        assert page.evaluate(READ) == CLEAN, origin_url("/storage")
-    page.goto(site.url("/cacheable"))
-    assert site.hits("/cached.js") == hits + 1, "the HTTP cache leaked into the next test"
-    pool.release_page(page, lease)
+    seen = set()
+    for lease_number in range(4):
+        page, lease = pool.acquire_page()
+        seen.add(lease.page.target_id)
+        # Asked at once, before any navigation gives a wipe still running time to finish.
+        assert page.send("Network.getAllCookies")["cookies"] == [], lease_number
+        for origin_url in (site.url, site.alt_url):
+            page.goto(origin_url("/storage"))
+            assert page.evaluate(READ) == CLEAN, (lease_number, origin_url("/storage"))
+        page.goto(site.url("/cacheable"))
+        assert site.hits("/cached.js") == hits + 1, f"lease {lease_number}: the HTTP cache leaked"
+        hits += 1
+        for origin_url in (site.url, site.alt_url):
+            page.goto(origin_url("/sw"))
+            assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+            assert page.evaluate(WRITE)
+            assert page.evaluate(READ) != CLEAN
+        page.goto(site.url("/cacheable"))
+        assert site.hits("/cached.js") == hits, "precondition: the HTTP cache serves cached.js"
+        pool.release_page(page, lease)
+    if isolation == "reset":
+        assert len(seen) == 2, "reset mode: two pages take turns"
 
 
 # -- resilience ------------------------------------------------------------------------
