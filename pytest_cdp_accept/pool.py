@@ -422,11 +422,16 @@ class BrowserPool:
         self._leases += 1
         return pooled
 
-    async def release_browser(self, pooled: PooledBrowser, opened: Sequence[Page] = ()) -> None:
-        """Return a browser: pages the lease opened are closed; a dead browser is replaced."""
+    async def release_browser(
+        self, pooled: PooledBrowser, opened: Sequence[Page] = (), context_id: str | None = None
+    ) -> None:
+        """Return a browser: the context the lease opened its pages in is disposed (and
+        other pages it opened are closed); a dead browser is replaced."""
         for page in opened:
-            if not page.closed:
+            if not page.closed and page.context_id != context_id:
                 self._spawn(page.close())
+        if context_id is not None and pooled.browser.is_alive():
+            self._spawn(pooled.browser.dispose_context(context_id))
         self._release_browser_slot(pooled)
         if not pooled.browser.is_alive() and pooled in self._browsers:
             self._drop(pooled)

@@ -163,6 +163,7 @@ class SyncBrowser(_Facade):
         self._pool = pool
         self._pooled = pooled
         self._opened: list[Page] = []
+        self._context_id: str | None = None
         self.on_new_page: Callable[[Page], None] | None = None
 
     def __repr__(self) -> str:
@@ -188,12 +189,21 @@ class SyncBrowser(_Facade):
         return self._browser.is_alive()
 
     def new_page(self) -> SyncPage:
-        """Open a page; it is closed when this browser goes back to the pool."""
-        page = self._runner.run(self._browser.new_page())
+        """Open a page; it is closed when this browser goes back to the pool.
+
+        The pages of one lease share a browser context of their own, disposed with
+        them: what one test leaves in cookies or storage, the next does not see.
+        """
+        page = self._runner.run(self._new_page())
         self._opened.append(page)
         if self.on_new_page is not None:
             self.on_new_page(page)
         return SyncPage(self._runner, page)
+
+    async def _new_page(self) -> Page:
+        if self._context_id is None:
+            self._context_id = await self._browser.new_context()
+        return await self._browser.new_page(self._context_id)
 
     def memory(self) -> MemoryInfo:
         return self._runner.run(self._browser.memory())
@@ -253,7 +263,9 @@ class SyncPool(_Facade):
         return SyncBrowser(self._runner, self.pool, pooled)
 
     def release_browser(self, browser: SyncBrowser) -> None:
-        self._runner.run(self.pool.release_browser(browser._pooled, browser._opened))
+        self._runner.run(
+            self.pool.release_browser(browser._pooled, browser._opened, browser._context_id)
+        )
 
     def close(self) -> None:
         """Close every browser (and the loop thread, if this pool started it)."""

@@ -172,9 +172,14 @@ def test_a_test_that_kills_its_browser_does_not_hurt_the_next(
         def test_browser_pages_are_closed(cdp_browser, cdp_site):
             page = cdp_browser.new_page()
             assert page.goto(cdp_site.url("/")).status == 200
+            page.evaluate("document.cookie = 'left=1; max-age=3600'")
+            assert cdp_browser.new_page().send("Network.getAllCookies")["cookies"]
+
+        def test_the_next_browser_lease_sees_none_of_it(cdp_browser):
+            assert cdp_browser.new_page().send("Network.getAllCookies")["cookies"] == []
         """
     )
-    run_pytest(pytester).assert_outcomes(passed=4)
+    run_pytest(pytester, "-p", "no:randomly").assert_outcomes(passed=5)
 
 
 def test_failures_name_their_cause(pytester: pytest.Pytester, isolated: Path) -> None:
