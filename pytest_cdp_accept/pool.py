@@ -473,16 +473,16 @@ def _log_retry(attempt: int, error: BaseException, delay: float) -> None:
 
 
 async def wipe_page(page: Page) -> None:
-    """Leave nothing of the last test: park on about:blank and clear every origin.
+    """Leave nothing of the last test: park on about:blank, then clear every origin.
 
+    The old document goes first: its ``pagehide``/``unload`` handlers may still write
+    cookies or storage (a clear sent alongside the navigation can lose that race).
     ``origin="*"`` on the page session clears cookies and the storage of every
-    origin (the browser session refuses it); the HTTP cache needs its own
-    command. The clear runs while the old document unloads: Chromium closes
-    IndexedDB connections and service worker clients it deletes.
+    origin of the page's browser context; the HTTP cache needs its own command.
     """
     session = page.session
+    await page.goto("about:blank", record=False, check_status=False, timeout=WIPE_TIMEOUT)
     await asyncio.gather(
-        page.goto("about:blank", record=False, check_status=False, timeout=WIPE_TIMEOUT),
         session.send(
             "Storage.clearDataForOrigin",
             {"origin": "*", "storageTypes": "all"},

@@ -179,6 +179,11 @@ def test_page_open_is_recorded(fresh_pool: object) -> None:
 # -- isolation: one suite, both modes -------------------------------------------------
 
 WRITE = """(async () => {
+  // A document that writes as it goes: the wipe must come after it is gone.
+  addEventListener('pagehide', () => {
+    document.cookie = 'late=1; max-age=3600';
+    localStorage.setItem('late', '1');
+  });
   document.cookie = 'c=1; max-age=3600';
   localStorage.setItem('l', '1');
   sessionStorage.setItem('s', '1');
