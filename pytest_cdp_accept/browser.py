@@ -182,9 +182,10 @@ class Page:
     # -- set-up ---------------------------------------------------------------
 
     async def _enable(self) -> None:
+        # No lifecycle events: Page.domContentEventFired/loadEventFired after the commit
+        # (frameNavigated) of a loader say the same with ~5 fewer messages per navigation.
         await asyncio.gather(
             self.session.send("Page.enable"),
-            self.session.send("Page.setLifecycleEventsEnabled", {"enabled": True}),
             self.session.send("Network.enable"),
         )
 
@@ -401,7 +402,14 @@ class Page:
 
 
 class _NavigationWatch:
-    """Collects, per loaderId, the lifecycle states and the main document's response."""
+    """Collects, per loaderId, when DOMContentLoaded and load fired and the main
+    document's response.
+
+    ``Page.domContentEventFired`` / ``Page.loadEventFired`` carry no loaderId; they
+    belong to the main frame's document committed last (``Page.frameNavigated``,
+    which the page tracks and which always arrives first), so an old document's
+    late load event is never taken for the new one's.
+    """
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -412,7 +420,8 @@ class _NavigationWatch:
         self._changed = asyncio.Event()
         session = page.session
         self._offs = [
-            session.on("Page.lifecycleEvent", self._on_lifecycle),
+            session.on("Page.domContentEventFired", self._on_dom_content),
+            session.on("Page.loadEventFired", self._on_load),
             session.on("Network.responseReceived", self._on_response),
             session.on("Page.frameNavigated", self._on_frame),
         ]
@@ -421,11 +430,16 @@ class _NavigationWatch:
         for off in self._offs:
             off()
 
-    def _on_lifecycle(self, params: dict[str, Any]) -> None:
-        if params.get("frameId") == self.frame_id:
-            loader = params.get("loaderId", "")
-            self.reached.setdefault(loader, {}).setdefault(params["name"], time.perf_counter())
-            self._changed.set()
+    def _reach(self, name: str) -> None:
+        loader = self.page._committed_loader
+        self.reached.setdefault(loader, {}).setdefault(name, time.perf_counter())
+        self._changed.set()
+
+    def _on_dom_content(self, params: dict[str, Any]) -> None:
+        self._reach("DOMContentLoaded")
+
+    def _on_load(self, params: dict[str, Any]) -> None:
+        self._reach("load")
 
     def _on_response(self, params: dict[str, Any]) -> None:
         if params.get("type") == "Document" and params.get("frameId") == self.frame_id:
