@@ -435,6 +435,7 @@ class Config:
     quick: bool
     pytest_rounds: int
     memory_rounds: int
+    all_plugins: bool = False
 
 
 @dataclass
@@ -883,7 +884,9 @@ class PytestRun:
     out: str
 
 
-def run_pytest(cmd: list[str], cwd: Path, timeout: float = 600.0) -> PytestRun:
+def run_pytest(
+    cmd: list[str], cwd: Path, timeout: float = 600.0, env: dict[str, str] | None = None
+) -> PytestRun:
     """One pytest subprocess: wall time, CPU of its tree, exit code, output.
 
     Its whole tree is killed by PID if anything goes wrong (timeout, Ctrl-C).
@@ -893,7 +896,7 @@ def run_pytest(cmd: list[str], cwd: Path, timeout: float = 600.0) -> PytestRun:
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
-        env=scratch_env(),
+        env=env or scratch_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -926,24 +929,46 @@ async def item_pytest(bench: Bench) -> Item:
     have_pw = bench.have_pw
     if have_pw:
         item.add("pw", "pytest-playwright page", distribution=False)
+        item.add("pw_own", "  pytest-playwright, its own switches", distribution=False, info=True)
         item.ratios.append(Ratio("ours reset / playwright", "reset", "pw", 0.30))
         item.ratios.append(Ratio("ours context / playwright", "context", "pw", 0.80))
+        item.ratios.append(Ratio("ours reset / playwright own switches", "reset", "pw_own", None))
+        item.ratios.append(
+            Ratio("ours context / playwright own switches", "context", "pw_own", None)
+        )
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
-        ours_dir, pw_dir = Path(tmp, "ours"), Path(tmp, "pw")
-        for d in (ours_dir, pw_dir):
+        ours_dir, pw_dir, pw_own_dir = Path(tmp, "ours"), Path(tmp, "pw"), Path(tmp, "pw_own")
+        for d in (ours_dir, pw_dir, pw_own_dir):
             d.mkdir()
             (d / "pytest.ini").write_text("[pytest]\n")
         (ours_dir / "test_ours.py").write_text(OURS_TEST)
         (pw_dir / "conftest.py").write_text(PW_CONFTEST.format(executable=EXECUTABLE, args=ARGS))
-        (pw_dir / "test_pw.py").write_text(PW_TEST)
-        ours_base = [*base, "-p", "no:playwright", f"--cdp-browser={EXECUTABLE}"]
+        # What a pytest-playwright user runs: its own switches, plus only what this
+        # machine requires (no network; --no-sandbox as root).
+        own = [*REQUIRED_SWITCHES, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+        (pw_own_dir / "conftest.py").write_text(PW_CONFTEST.format(executable=EXECUTABLE, args=own))
+        for d in (pw_dir, pw_own_dir):
+            (d / "test_pw.py").write_text(PW_TEST)
+        # Each contender loads its own plugin and nothing else: this machine's other
+        # pytest plugins (hypothesis, xdist, benchmark, ...) add ~1.3 s of imports to every
+        # run of both, which measures the environment, not the plugins (--all-plugins
+        # keeps them).
+        env = scratch_env()
+        if bench.cfg.all_plugins:
+            ours_plugin, pw_plugin = ["-p", "no:playwright"], ["-p", "no:cdp_accept"]
+        else:
+            env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+            ours_plugin = ["-p", "pytest_cdp_accept.plugin"]
+            pw_plugin = ["-p", "pytest_playwright.pytest_playwright"]
+        ours_base = [*base, *ours_plugin, f"--cdp-browser={EXECUTABLE}"]
         commands = {
             "reset": ([*ours_base, "test_ours.py"], str(ours_dir)),
             "context": ([*ours_base, "--cdp-isolation=context", "test_ours.py"], str(ours_dir)),
         }
         if have_pw:
-            commands["pw"] = ([*base, "-p", "no:cdp_accept", "test_pw.py"], str(pw_dir))
+            commands["pw"] = ([*base, *pw_plugin, "test_pw.py"], str(pw_dir))
+            commands["pw_own"] = ([*base, *pw_plugin, "test_pw.py"], str(pw_own_dir))
         keys = list(commands)
         failed: set[str] = set()
         for r in range(bench.cfg.pytest_rounds):
@@ -951,17 +976,23 @@ async def item_pytest(bench: Bench) -> Item:
                 if key in failed:
                     continue
                 cmd, cwd = commands[key]
-                run = await asyncio.to_thread(run_pytest, cmd, Path(cwd))
+                run = await asyncio.to_thread(run_pytest, cmd, Path(cwd), env=env)
                 if run.rc != 0 or "50 passed" not in run.out:
                     failed.add(key)
                     item.notes.append(f"{key} FAILED: exit {run.rc}: ... {tail(run.out)}")
                     continue
                 item.series[key].add_round([run.wall])
+    loading = (
+        "all installed plugins, the other contender's disabled with -p no:"
+        if bench.cfg.all_plugins
+        else "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1, each contender's own plugin with -p"
+    )
     item.notes.append(
-        f"each: {' '.join(base[1:])} + ours '-p no:playwright --cdp-browser=...' / "
-        "playwright '-p no:cdp_accept' (conftest: browser_type_launch_args with "
-        "executable_path and the same args; session fixture serving LocalSite). Wall time "
-        "includes interpreter start, imports, browser launch and teardown."
+        f"each: {' '.join(base[1:])}, {loading}; ours --cdp-browser=..., playwright "
+        "(conftest: browser_type_launch_args with executable_path and the same args; "
+        "'its own switches': args= only the machine's no-network switches and --no-sandbox; "
+        "session fixture serving LocalSite). Wall time includes interpreter start, "
+        "imports, browser launch and teardown."
     )
     return item
 
@@ -1109,6 +1140,11 @@ def main() -> None:
     parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for item 5")
     parser.add_argument("--memory-rounds", type=int, default=None, help="rounds for item 6")
     parser.add_argument("--json", default=None, help="also write the results to this file")
+    parser.add_argument(
+        "--all-plugins",
+        action="store_true",
+        help="item 5: load every installed pytest plugin (default: each contender's own only)",
+    )
     opts = parser.parse_args()
     only = [s.strip() for s in opts.only.split(",") if s.strip()] or list(ITEMS)
     unknown = [s for s in only if s not in ITEMS]
@@ -1119,6 +1155,7 @@ def main() -> None:
         quick=opts.quick,
         pytest_rounds=opts.pytest_rounds or (1 if opts.quick else 2),
         memory_rounds=opts.memory_rounds or (1 if opts.quick else 2),
+        all_plugins=opts.all_plugins,
     )
     try:
         pw_version = importlib.metadata.version("playwright")
