@@ -36,6 +36,9 @@ log = logging.getLogger("pytest_cdp_accept")
 COMMAND_TIMEOUT_SETTING = "--cdp-command-timeout (ini cdp_command_timeout)"
 MAX_MESSAGE_SIZE = 256 * 1024 * 1024  # screenshots and large evaluate results
 MAX_IN_FLIGHT = 512
+# Events the protocol core itself acts on (session ends, crashes): always decoded.
+CORE_EVENT_PREFIXES = ("Target.", "Inspector.")
+EVENT_PREFIX = '{"method":"'
 
 
 class CDPSession:
@@ -70,10 +73,13 @@ class CDPSession:
         """Call ``handler(params)`` for every ``event``; returns a function that unsubscribes."""
         handlers = self._handlers.setdefault(event, [])
         handlers.append(handler)
+        wanted = self.connection._wanted
+        wanted[event] = wanted.get(event, 0) + 1
 
         def off() -> None:
             if handler in handlers:
                 handlers.remove(handler)
+                wanted[event] -= 1
 
         return off
 
@@ -145,6 +151,9 @@ class Connection:
         self._futures: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._slots = asyncio.Semaphore(max_in_flight)
         self._sessions: dict[str, CDPSession] = {}
+        self._wanted: dict[str, int] = {}  # event -> listeners on any session
+        self.skipped = 0
+        """Events dropped undecoded because nothing listens for them."""
         self.browser_session = CDPSession(self, BROWSER_SESSION, None)
         self._sessions[BROWSER_SESSION] = self.browser_session
         self.closed: ConnectionClosedError | None = None
@@ -274,6 +283,14 @@ class Connection:
             self._closed(f"{reason}: {hint}" if hint else reason)
 
     def _dispatch(self, frame: str | bytes) -> None:
+        # Chromium writes events as {"method":"Domain.event",...}: one nobody listens for
+        # (a Network.dataReceived, an ExtraInfo, ...) is dropped before json.loads. Any
+        # other shape is decoded in full.
+        if type(frame) is str and frame.startswith(EVENT_PREFIX):
+            method = frame[11 : frame.find('"', 11)]
+            if not self._wanted.get(method) and not method.startswith(CORE_EVENT_PREFIXES):
+                self.skipped += 1
+                return
         try:
             messages = self._protocol.feed(frame)
         except ProtocolError:

@@ -50,6 +50,24 @@ def test_goto_reports_status_url_elapsed_and_timing(page: SyncPage, site: LocalS
     assert page.evaluate("document.title") == "cdp-accept test site"
 
 
+def test_events_nobody_listens_for_are_dropped_until_someone_does(
+    page: SyncPage, site: LocalSite
+) -> None:
+    connection = page._page.session.connection
+    before = connection.skipped
+    page.goto(site.url("/"))
+    assert connection.skipped > before  # e.g. Network.dataReceived, the ExtraInfo events
+    seen: list[dict[str, Any]] = []
+    off = page.on("Network.dataReceived", seen.append)
+    page.goto(site.url("/"))
+    assert seen
+    assert seen[0]["dataLength"] > 0
+    off()
+    count = len(seen)
+    page.goto(site.url("/"))
+    assert len(seen) == count
+
+
 def test_goto_follows_redirects_to_the_final_url(page: SyncPage, site: LocalSite) -> None:
     nav = page.goto(site.url("/redirect?to=/storage"))
     assert nav.url == site.url("/storage")
