@@ -45,41 +45,45 @@ class Fleet:
             raise UsageError("cdp_fleet launches its own browsers; it cannot use --cdp-endpoint")
         executable = launcher.find_browser(self.options.executable)
         start = time.perf_counter()
-        launches = await asyncio.gather(
-            *(
-                Browser.launch(
-                    executable,
-                    args=self.options.args,
-                    launch_timeout=self.options.launch_timeout,
-                    command_timeout=self.options.command_timeout,
-                    navigation_timeout=self.options.navigation_timeout,
-                )
-                for _ in range(browsers)
-            ),
-            return_exceptions=True,
-        )
-        self.browsers = [b for b in launches if isinstance(b, Browser)]
-        failures = [e for e in launches if isinstance(e, BaseException)]
-        if failures:
-            raise failures[0]
-        for browser in self.browsers:
-            # Ten launches at once on a few cores are not "a browser startup": kept apart.
-            self.recorder.record("fleet.launch", browser.startup_ms)
+        slots: list[list[Page]] = [[] for _ in range(browsers)]
 
-        # One browser context per browser, like a user's profile: in-memory storage and
-        # HTTP cache make its pages' navigations cheaper than in the on-disk default one.
-        contexts = await asyncio.gather(*(browser.new_context() for browser in self.browsers))
-
-        async def open_page(index: int) -> Page:
-            browser = self.browsers[index % browsers]
+        async def open_page(browser: Browser, context_id: str) -> Page:
             opened = time.perf_counter()
-            page = await browser.new_page(contexts[index % browsers])
+            page = await browser.new_page(context_id)
             page.recorder = self.recorder
             page.navigation_metric = "fleet.navigation"
             self.recorder.record("page_open", (time.perf_counter() - opened) * 1000.0)
             return page
 
-        self.pages = list(await asyncio.gather(*(open_page(i) for i in range(pages))))
+        async def bring_up(index: int) -> None:
+            # Each browser opens its pages as soon as it is up: on a few cores the
+            # launches and the page openings of different browsers fill each other's gaps.
+            browser = await Browser.launch(
+                executable,
+                args=self.options.args,
+                launch_timeout=self.options.launch_timeout,
+                command_timeout=self.options.command_timeout,
+                navigation_timeout=self.options.navigation_timeout,
+            )
+            self.browsers.append(browser)  # closed by close() whatever happens next
+            # Ten launches at once on a few cores are not "a browser startup": kept apart.
+            self.recorder.record("fleet.launch", browser.startup_ms)
+            # One browser context per browser, like a user's profile: in-memory storage
+            # and HTTP cache make its pages' navigations cheaper than the on-disk default.
+            context_id = await browser.new_context()
+            count = len(range(index, pages, browsers))
+            slots[index] = list(
+                await asyncio.gather(*(open_page(browser, context_id) for _ in range(count)))
+            )
+
+        outcomes = await asyncio.gather(
+            *(bring_up(i) for i in range(browsers)), return_exceptions=True
+        )
+        failures = [e for e in outcomes if isinstance(e, BaseException)]
+        if failures:
+            raise failures[0]
+        # Page i lives on browser i % browsers, as map() and the docs promise.
+        self.pages = [slots[i % browsers][i // browsers] for i in range(pages)]
         self.startup_ms = (time.perf_counter() - start) * 1000.0
         self.recorder.record("fleet.startup", self.startup_ms)
 
