@@ -827,8 +827,9 @@ async def item_goto(bench: Bench, eng: Engines) -> Item:
         contenders.append(("pw", pw))
     await interleave(bench.cfg.rounds, contenders, item)
     item.notes.append(
-        "ours goto = Page.navigate, wait for the 'load' lifecycle event of the new loader "
-        "(Page.enable + lifecycle events + Network.enable are on); the Navigation Timing "
+        "ours goto = Page.navigate, wait for Page.loadEventFired after the commit of the new "
+        "loader (Page.enable + Network.enable are on: the status comes from the document's "
+        "Network.responseReceived); the Navigation Timing "
         "entry is read only when nav.timing is used, so neither ours variant pays for it."
     )
     return item
