@@ -32,7 +32,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -90,7 +90,6 @@ class PageLease:
     isolation: Isolation
     acquired_ms: float
     context_id: str | None = None
-    extra_pages: list[Page] = field(default_factory=list)
 
 
 class BrowserPool:
@@ -384,9 +383,6 @@ class BrowserPool:
         pooled, page = lease.owner, lease.page
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
-        for extra in lease.extra_pages:
-            self._spawn(extra.close())
-        lease.extra_pages.clear()
         self._release_browser_slot(pooled)
         alive = pooled.browser.is_alive() and pooled in self._browsers
         if lease.context_id is not None:
