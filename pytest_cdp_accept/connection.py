@@ -39,6 +39,7 @@ MAX_IN_FLIGHT = 512
 # Events the protocol core itself acts on (session ends, crashes): always decoded.
 CORE_EVENT_PREFIXES = ("Target.", "Inspector.")
 EVENT_PREFIX = '{"method":"'
+_METHOD_START = len(EVENT_PREFIX)
 
 
 class CDPSession:
@@ -287,7 +288,7 @@ class Connection:
         # (a Network.dataReceived, an ExtraInfo, ...) is dropped before json.loads. Any
         # other shape is decoded in full.
         if type(frame) is str and frame.startswith(EVENT_PREFIX):
-            method = frame[11 : frame.find('"', 11)]
+            method = frame[_METHOD_START : frame.find('"', _METHOD_START)]
             if not self._wanted.get(method) and not method.startswith(CORE_EVENT_PREFIXES):
                 self.skipped += 1
                 return

@@ -344,12 +344,8 @@ class BrowserPool:
     async def _new_reset_page(self, pooled: PooledBrowser) -> Page:
         """A page in a browser context of its own: its wipe touches nothing another
         lease sees, so it can run while the next test uses the other page."""
-        context_id = await pooled.browser.new_context()
-        try:
-            return await self._new_page(pooled, context_id)
-        except BaseException:
-            self._spawn(pooled.browser.dispose_context(context_id))
-            raise
+        _, page = await self._fresh_context(pooled)
+        return page
 
     async def _discard_reset_page(self, page: Page) -> None:
         if page.context_id is not None:
