@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -414,14 +414,9 @@ class BrowserPool:
         self._leases += 1
         return pooled
 
-    async def release_browser(
-        self, pooled: PooledBrowser, opened: Sequence[Page] = (), context_id: str | None = None
-    ) -> None:
-        """Return a browser: the context the lease opened its pages in is disposed (and
-        other pages it opened are closed); a dead browser is replaced."""
-        for page in opened:
-            if not page.closed and page.context_id != context_id:
-                self._spawn(page.close())
+    async def release_browser(self, pooled: PooledBrowser, context_id: str | None = None) -> None:
+        """Return a browser: the context the lease opened its pages in is disposed (with
+        those pages); a dead browser is replaced."""
         if context_id is not None and pooled.browser.is_alive():
             self._spawn(pooled.browser.dispose_context(context_id))
         self._release_browser_slot(pooled)

@@ -162,7 +162,6 @@ class SyncBrowser(_Facade):
         super().__init__(runner)
         self._pool = pool
         self._pooled = pooled
-        self._opened: list[Page] = []
         self._context_id: str | None = None
         self.on_new_page: Callable[[Page], None] | None = None
 
@@ -195,7 +194,6 @@ class SyncBrowser(_Facade):
         them: what one test leaves in cookies or storage, the next does not see.
         """
         page = self._runner.run(self._new_page())
-        self._opened.append(page)
         if self.on_new_page is not None:
             self.on_new_page(page)
         return SyncPage(self._runner, page)
@@ -263,9 +261,7 @@ class SyncPool(_Facade):
         return SyncBrowser(self._runner, self.pool, pooled)
 
     def release_browser(self, browser: SyncBrowser) -> None:
-        self._runner.run(
-            self.pool.release_browser(browser._pooled, browser._opened, browser._context_id)
-        )
+        self._runner.run(self.pool.release_browser(browser._pooled, browser._context_id))
 
     def close(self) -> None:
         """Close every browser (and the loop thread, if this pool started it)."""
