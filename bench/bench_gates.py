@@ -47,6 +47,7 @@ from bench_engine import (
     ARGS,
     EXECUTABLE,
     OURS_TEST,
+    REQUIRED_SWITCHES,
     SCRATCH,
     Item,
     Ratio,
@@ -225,6 +226,7 @@ async def item_fleet(bench: Bench) -> GItem:
     item.add("pw_goto1", "  playwright: one goto of the 50", info=True)
     item.add("ours_close", "  ours: Fleet.close()", distribution=False, info=True)
     item.add("pw_close", "  playwright: 10 x browser.close()", distribution=False, info=True)
+    item.add("pw_own_total", "  playwright, its own switches: total", distribution=False, info=True)
     item.add("ours_pss", "ours: PSS of the 10 browser trees (MB)", distribution=False)
     item.add("pw_pss", "playwright: PSS of the 10 browser trees (MB)", distribution=False)
     item.add("ours_procs", "  ours: processes in those trees", distribution=False, info=True)
@@ -238,7 +240,12 @@ async def item_fleet(bench: Bench) -> GItem:
                 Ratio(f"{phase} ours / playwright", f"ours_{phase}", f"pw_{phase}", None)
             )
         item.ratios.append(Ratio("PSS ours / playwright", "ours_pss", "pw_pss", None))
+        item.ratios.append(
+            Ratio("total ours / playwright own switches", "ours_total", "pw_own_total", None)
+        )
     url = bench.site.url("/")
+    # What a Playwright user runs: its own switches, plus only what this machine needs.
+    own_args = [*REQUIRED_SWITCHES, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
 
     async def ours_round() -> None:
         recorder = PhaseRecorder()
@@ -283,7 +290,7 @@ async def item_fleet(bench: Bench) -> GItem:
         await bench.runner.arun(ours_round())
         assert bench.site.hits("/") == PAGES, bench.site.hits("/")
 
-    async def pw() -> None:
+    async def pw(key: str = "pw", args: list[str] = ARGS) -> None:
         assert bench.pw is not None
         env = scratch_env()
         browsers: list[Any] = []
@@ -293,7 +300,7 @@ async def item_fleet(bench: Bench) -> GItem:
 
         async def launch() -> Any:
             s0 = time.perf_counter()
-            browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=ARGS, env=env)
+            browser = await bench.pw.chromium.launch(executable_path=EXECUTABLE, args=args, env=env)
             launch_ms.append((time.perf_counter() - s0) * 1e3)
             return browser
 
@@ -336,6 +343,9 @@ async def item_fleet(bench: Bench) -> GItem:
             close_ms = (time.perf_counter() - c0) * 1e3
         assert bench.site.hits("/") == PAGES, bench.site.hits("/")
         s = item.series
+        if key != "pw":  # an info contender: its total only
+            s[f"{key}_total"].add_round([(t3 - t0) * 1e3])
+            return
         s["pw_launch"].add_round([(t1 - t0) * 1e3])
         s["pw_pages"].add_round([(t2 - t1) * 1e3])
         s["pw_nav"].add_round([(t3 - t2) * 1e3])
@@ -350,6 +360,7 @@ async def item_fleet(bench: Bench) -> GItem:
     contenders: list[tuple[str, Callable[[], Awaitable[None]]]] = [("ours", ours)]
     if bench.pw is not None:
         contenders.append(("pw", pw))
+        contenders.append(("pw_own", lambda: pw("pw_own", own_args)))
     for r in range(bench.cfg.rounds):
         for _, run in rotated(contenders, r):
             gc.collect()
@@ -360,7 +371,7 @@ async def item_fleet(bench: Bench) -> GItem:
             del item.series[key]
     # What dominates: each phase's share of the total, and where the gap is.
     shares = []
-    for c in [c for c, _ in contenders]:
+    for c in [c for c, _ in contenders if c in who]:
         total = item.series[f"{c}_total"].median
         parts = ", ".join(
             f"{p} {item.series[f'{c}_{p}'].median / 1e3:.2f} s "
@@ -387,8 +398,10 @@ async def item_fleet(bench: Bench) -> GItem:
         "asyncio.gather of 50 Page.goto (wait_until='load'). Playwright: "
         "gather of 10 chromium.launch(executable_path, args=the same switches), then 10 "
         "new_context() + 50 new_page() (5 per context) in parallel, then 50 "
-        "page.goto. PSS after 1 s settle: pss_of(fleet.browsers) / the Playwright driver's "
-        "Chromium children and their descendants. Closing is not in the total."
+        "page.goto; 'its own switches': the same with args= only the machine's no-network "
+        "switches and --no-sandbox. PSS after 1 s settle: pss_of(fleet.browsers) / the "
+        "Playwright driver's Chromium children and their descendants. Closing is not in the "
+        "total."
     )
     return item
 

@@ -93,6 +93,11 @@ def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: 
             assert statuses == [200] * 50
             indexes = cdp_fleet.map(lambda page: cdp_fleet.pages.index(page))
             assert indexes == list(range(50))
+            # every page is live in the full sense: visible and painting, not a hidden tab
+            states = cdp_fleet.map(lambda page: page.evaluate(
+                "new Promise(r => requestAnimationFrame(() => r(document.visibilityState)))",
+                timeout=20))
+            assert states == ["visible"] * 50
         """
     )
     result = run_pytest(pytester, "--cdp-json=out.json")

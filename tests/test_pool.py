@@ -112,6 +112,26 @@ def test_pages_a_browser_lease_opens_are_closed_at_its_end(
     assert all(p._page.closed for p in pages)
 
 
+def test_every_page_of_a_browser_lease_is_visible_and_paints(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    # Pages of one browser context are tabs of one headless window: without focus
+    # emulation all but the newest are hidden (no requestAnimationFrame, no paint).
+    pool = fresh_pool()  # type: ignore[operator]
+    browser = pool.acquire_browser()
+    pages = [browser.new_page() for _ in range(3)]
+    for page in pages:
+        page.goto(site.url("/"))
+    try:
+        for page in pages:
+            assert page.evaluate("document.visibilityState") == "visible"
+            frame = "new Promise(r => requestAnimationFrame(() => r(1)))"
+            painted = page.evaluate(frame, timeout=10)
+            assert painted == 1
+    finally:
+        pool.release_browser(browser)
+
+
 def test_recycle_after_n_leases(fresh_pool: object) -> None:
     pool = fresh_pool(recycle_after=2)  # type: ignore[operator]
     pids = []
