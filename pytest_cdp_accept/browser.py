@@ -659,11 +659,16 @@ class Browser:
                 "Target.disposeBrowserContext", {"browserContextId": context_id}, timeout=10
             )
 
-    async def new_page(self, context_id: str | None = None) -> Page:
-        """Open a page (in ``context_id`` or the default context), attached and ready."""
+    async def new_page(self, context_id: str | None = None, *, background: bool = False) -> Page:
+        """Open a page (in ``context_id`` or the default context), attached and ready.
+
+        ``background``: a tab that does not become its window's active tab.
+        """
         params: dict[str, Any] = {"url": "about:blank"}
         if context_id:
             params["browserContextId"] = context_id
+        if background:
+            params["background"] = True
         created = await self.session.send("Target.createTarget", params)
         target_id = created["targetId"]
         try:
@@ -679,6 +684,14 @@ class Browser:
             raise
         self._pages.add(page)
         return page
+
+    async def open_front_tab(self, context_id: str) -> None:
+        """An idle about:blank tab, never attached, that stays the active tab of the
+        context's window (pages opened after it with ``background=True`` stay behind
+        it); it goes with the context."""
+        await self.session.send(
+            "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
+        )
 
     async def close(self) -> None:
         """``Browser.close``, then kill the process group, reap, and remove the temp root.

@@ -154,6 +154,19 @@ def test_reset_mode_reuses_a_wiped_page(fresh_pool: object, site: LocalSite) -> 
     assert len(targets) <= 2  # two pages take turns: one in use while the other is wiped
 
 
+def test_reset_pages_are_visible_and_paint_behind_their_front_tab(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    for _ in range(3):  # the first page, the one prepared ahead, a wiped one
+        page, lease = pool.acquire_page()
+        page.goto(site.url("/"))
+        frame = "new Promise(r => requestAnimationFrame(() => r(document.visibilityState)))"
+        assert page.evaluate(frame, timeout=10) == "visible"
+        assert page.evaluate("document.hasFocus()") is True
+        pool.release_page(page, lease)
+
+
 def test_tainted_and_crashed_pages_are_not_reused(fresh_pool: object, site: LocalSite) -> None:
     pool = fresh_pool()  # type: ignore[operator]
     page, lease = pool.acquire_page()
