@@ -686,7 +686,7 @@ class Browser:
         return page
 
     async def open_front_tab(self, context_id: str) -> None:
-        """An idle about:blank tab, never attached, that stays the active tab of the
+        """An idle about:blank tab, never attached, that becomes the active tab of the
         context's window (pages opened after it with ``background=True`` stay behind
         it); it goes with the context."""
         await self.session.send(

@@ -296,10 +296,8 @@ class BrowserPool:
         self._leases += 1
         return PageLease(page, pooled, isolation, elapsed, context_id)
 
-    async def _new_page(
-        self, pooled: PooledBrowser, context_id: str | None = None, *, background: bool = False
-    ) -> Page:
-        page = await pooled.browser.new_page(context_id, background=background)
+    async def _new_page(self, pooled: PooledBrowser, context_id: str | None = None) -> Page:
+        page = await pooled.browser.new_page(context_id)
         self._pages_opened += 1
         return page
 
@@ -350,9 +348,12 @@ class BrowserPool:
         It lives its many navigations as a background tab behind an idle front tab: the
         headless window's toolbar and omnibox follow the active tab, and laying them out
         again on every navigation cost ~20 % of the browser CPU of a navigate-and-wipe
-        cycle (106 -> 84 ms here). Focus emulation keeps the page visible and painting.
+        cycle (106 -> 84 ms here). The front tab opens after the page, off the lease's
+        critical path (the page sees no event when it becomes a background tab), and focus
+        emulation keeps the page visible and painting.
         """
-        _, page = await self._fresh_context(pooled, behind_front_tab=True)
+        context_id, page = await self._fresh_context(pooled)
+        self._spawn(pooled.browser.open_front_tab(context_id))
         return page
 
     async def _discard_reset_page(self, page: Page) -> None:
@@ -374,15 +375,10 @@ class BrowserPool:
             pooled.spare = self._spawn(self._fresh_context(pooled))
         return context_id, page
 
-    async def _fresh_context(
-        self, pooled: PooledBrowser, *, behind_front_tab: bool = False
-    ) -> tuple[str, Page]:
+    async def _fresh_context(self, pooled: PooledBrowser) -> tuple[str, Page]:
         context_id = await pooled.browser.new_context()
         try:
-            if behind_front_tab:
-                await pooled.browser.open_front_tab(context_id)
-            page = await self._new_page(pooled, context_id, background=behind_front_tab)
-            return context_id, page
+            return context_id, await self._new_page(pooled, context_id)
         except BaseException:
             self._spawn(pooled.browser.dispose_context(context_id))
             raise
