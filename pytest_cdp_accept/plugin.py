@@ -391,16 +391,48 @@ class CDPAccept:
         self._write_outputs(session)
 
     def _write_outputs(self, session: pytest.Session) -> None:
-        """Baselines, then the JSON, HTML and pytest-benchmark files, from one report dict."""
-        from .baseline import BaselineStore, compare, missing_baseline_message
-        from .benchmark_export import write_pytest_benchmark
-        from .html_report import write_html
-
+        """Baselines, then the JSON, HTML and pytest-benchmark files, from one report dict
+        (built, and its writers imported, only when one of them is asked for)."""
+        compare_name = _setting(self.config, "cdp_compare")
+        save_name = _setting(self.config, "cdp_save")
+        targets = {
+            option: _setting(self.config, option)
+            for option in ("cdp_json", "cdp_html", "cdp_benchmark_json")
+        }
+        if not (compare_name or save_name or any(targets.values())):
+            return
         report = self.results.to_json({"factor": self.factor, "record_only": self.record_only})
+        if compare_name or save_name:
+            self._baselines(session, report, compare_name, save_name)
+        for option, target in targets.items():
+            if not target:
+                continue
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if option == "cdp_json":
+                path.write_text(json.dumps(report, indent=1))
+            elif option == "cdp_html":
+                from .html_report import write_html
+
+                write_html(report, path)
+            else:
+                from .benchmark_export import write_pytest_benchmark
+
+                write_pytest_benchmark(report, path)
+            self.notes.append(f"{option.removeprefix('cdp_').replace('_', ' ')} report: {path}")
+
+    def _baselines(
+        self,
+        session: pytest.Session,
+        report: dict[str, Any],
+        compare_name: str | None,
+        save_name: str | None,
+    ) -> None:
+        from .baseline import BaselineStore, compare, missing_baseline_message
+
         folder = _setting(self.config, "cdp_baseline_dir") or self.config.rootpath / BASELINE_DIR
         store = BaselineStore(Path(folder))
         try:
-            compare_name = _setting(self.config, "cdp_compare")
             if compare_name:
                 baseline = store.find(compare_name)
                 if baseline is None:
@@ -415,24 +447,11 @@ class CDPAccept:
                         self.session_failed = True
                         if not self.record_only and session.exitstatus == 0:
                             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            save_name = _setting(self.config, "cdp_save")
             if save_name:
                 saved = store.save(save_name, report, cwd=self.config.rootpath)
                 self.notes.append(f"saved baseline {save_name!r} ({saved})")
         except CDPAcceptError as exc:
             raise pytest.UsageError(str(exc)) from None
-        writers: dict[str, Callable[[Path], object]] = {
-            "cdp_json": lambda path: path.write_text(json.dumps(report, indent=1)),
-            "cdp_html": lambda path: write_html(report, path),
-            "cdp_benchmark_json": lambda path: write_pytest_benchmark(report, path),
-        }
-        for option, write in writers.items():
-            target = _setting(self.config, option)
-            if target:
-                path = Path(target)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write(path)
-                self.notes.append(f"{option.removeprefix('cdp_').replace('_', ' ')} report: {path}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not (self.results.samples or self.results.verdicts or self.notes):
