@@ -158,7 +158,8 @@ def test_reset_pages_are_visible_and_paint_behind_their_front_tab(
     fresh_pool: object, site: LocalSite
 ) -> None:
     pool = fresh_pool()  # type: ignore[operator]
-    for _ in range(3):  # the first page, the one prepared ahead, a wiped one
+    # the first page, the one prepared ahead, then both again, wiped and behind front tabs
+    for _ in range(6):
         page, lease = pool.acquire_page()
         page.goto(site.url("/"))
         frame = "new Promise(r => requestAnimationFrame(() => r(document.visibilityState)))"
