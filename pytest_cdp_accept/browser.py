@@ -37,7 +37,7 @@ from .errors import (
     UsageError,
 )
 from .metrics import NULL_RECORDER, Recorder
-from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
+from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT, PoolOptions
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -564,6 +564,17 @@ class Browser:
             raise
         browser.startup_ms = (time.perf_counter() - start) * 1000.0
         return browser
+
+    @classmethod
+    async def launch_with(cls, options: PoolOptions, executable: str) -> Browser:
+        """:meth:`launch` with the switches and timeouts of ``options``."""
+        return await cls.launch(
+            executable,
+            args=options.args,
+            launch_timeout=options.launch_timeout,
+            command_timeout=options.command_timeout,
+            navigation_timeout=options.navigation_timeout,
+        )
 
     @classmethod
     async def connect(

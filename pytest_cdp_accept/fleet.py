@@ -60,13 +60,7 @@ class Fleet:
         async def bring_up(index: int) -> None:
             # Each browser opens its pages as soon as it is up: on a few cores the
             # launches and the page openings of different browsers fill each other's gaps.
-            browser = await Browser.launch(
-                executable,
-                args=self.options.args,
-                launch_timeout=self.options.launch_timeout,
-                command_timeout=self.options.command_timeout,
-                navigation_timeout=self.options.navigation_timeout,
-            )
+            browser = await Browser.launch_with(self.options, executable)
             self.browsers.append(browser)  # closed by close() whatever happens next
             # Ten launches at once on a few cores are not "a browser startup": kept apart.
             self.recorder.record("fleet.launch", browser.startup_ms)

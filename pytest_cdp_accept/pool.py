@@ -152,17 +152,19 @@ class BrowserPool:
     async def _start_browser(self) -> PooledBrowser:
         """Launch (or connect to) one browser: retried when transient, behind a breaker."""
         opts = self.options
-        timeouts = {
-            "command_timeout": opts.command_timeout,
-            "navigation_timeout": opts.navigation_timeout,
-        }
         index: int | None = None
         start: Callable[[], Awaitable[Browser]]
         if opts.endpoints:
             index = self._next_endpoint % len(opts.endpoints)
             self._next_endpoint += 1
             key = opts.endpoints[index]
-            start = partial(Browser.connect, key, timeout=opts.launch_timeout, **timeouts)
+            start = partial(
+                Browser.connect,
+                key,
+                timeout=opts.launch_timeout,
+                command_timeout=opts.command_timeout,
+                navigation_timeout=opts.navigation_timeout,
+            )
         else:
             if not self._swept:
                 self._swept = True
@@ -170,13 +172,7 @@ class BrowserPool:
             if self._executable is None:
                 self._executable = launcher.find_browser(opts.executable)
             key = self._executable
-            start = partial(
-                Browser.launch,
-                key,
-                args=opts.args,
-                launch_timeout=opts.launch_timeout,
-                **timeouts,
-            )
+            start = partial(Browser.launch_with, opts, key)
         policy = RetryPolicy(attempts=opts.launch_attempts, base=0.2, cap=2.0)
         browser = await self._breakers.get(key).call(
             lambda: retry(start, policy, on_retry=_log_retry)
