@@ -698,8 +698,8 @@ class Browser:
 
     async def open_front_tab(self, context_id: str) -> None:
         """An idle about:blank tab, never attached, that becomes the active tab of the
-        context's window (pages opened after it with ``background=True`` stay behind
-        it); it goes with the context."""
+        context's window: the pages open there (and those opened later with
+        ``background=True``) stay behind it. It goes with the context."""
         await self.session.send(
             "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
         )
