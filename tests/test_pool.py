@@ -11,7 +11,7 @@ import pytest
 from pytest_cdp_accept import PoolOptions, UsageError
 from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import SyncPage, SyncPool
+from pytest_cdp_accept.sync import SyncBrowser, SyncPage, SyncPool
 
 from .conftest import processes_using, roots_in
 
@@ -99,14 +99,22 @@ def test_browser_closed_by_its_user_is_replaced(fresh_pool: object, site: LocalS
     pool.release_browser(again)
 
 
+def _lease_with_pages(
+    pool: SyncPool, site: LocalSite, count: int = 3
+) -> tuple[SyncBrowser, list[SyncPage]]:
+    """A browser lease with ``count`` pages opened in it, each on the site's page."""
+    browser = pool.acquire_browser()
+    pages = [browser.new_page() for _ in range(count)]
+    for page in pages:
+        page.goto(site.url("/"))
+    return browser, pages
+
+
 def test_pages_a_browser_lease_opens_are_closed_at_its_end(
     fresh_pool: object, site: LocalSite
 ) -> None:
     pool = fresh_pool()  # type: ignore[operator]
-    browser = pool.acquire_browser()
-    pages = [browser.new_page() for _ in range(3)]
-    for page in pages:
-        page.goto(site.url("/"))
+    browser, pages = _lease_with_pages(pool, site)
     pool.release_browser(browser)
     pool.close()  # waits for the background closes
     assert all(p._page.closed for p in pages)
@@ -118,10 +126,7 @@ def test_every_page_of_a_browser_lease_is_visible_and_paints(
     # Pages of one browser context are tabs of one headless window: without focus
     # emulation all but the newest are hidden (no requestAnimationFrame, no paint).
     pool = fresh_pool()  # type: ignore[operator]
-    browser = pool.acquire_browser()
-    pages = [browser.new_page() for _ in range(3)]
-    for page in pages:
-        page.goto(site.url("/"))
+    browser, pages = _lease_with_pages(pool, site)
     try:
         for page in pages:
             assert page.evaluate("document.visibilityState") == "visible"
