@@ -163,6 +163,9 @@ class SyncBrowser(_Facade):
         self._pool = pool
         self._pooled = pooled
         self._context_id: str | None = None
+        # Threads may open pages at once: the first creates the lease's context, the
+        # others wait for it (two contexts would leave one undisposed at release).
+        self._context_lock = asyncio.Lock()
         self.on_new_page: Callable[[Page], None] | None = None
 
     def __repr__(self) -> str:
@@ -199,8 +202,9 @@ class SyncBrowser(_Facade):
         return SyncPage(self._runner, page)
 
     async def _new_page(self) -> Page:
-        if self._context_id is None:
-            self._context_id = await self._browser.new_context()
+        async with self._context_lock:
+            if self._context_id is None:
+                self._context_id = await self._browser.new_context()
         return await self._browser.new_page(self._context_id)
 
     def memory(self) -> MemoryInfo:

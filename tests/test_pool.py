@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,22 @@ def test_every_page_of_a_browser_lease_is_visible_and_paints(
             assert painted == 1
     finally:
         pool.release_browser(browser)
+
+
+def test_pages_opened_from_many_threads_share_the_lease_context_and_all_close(
+    fresh_pool: object,
+) -> None:
+    # The sync API is thread-safe: four threads opening the lease's first pages at once
+    # must get one context between them, or a second context outlives the lease.
+    pool = fresh_pool()  # type: ignore[operator]
+    browser = pool.acquire_browser()
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        pages = list(threads.map(lambda _: browser.new_page(), range(4)))
+    contexts = {page._page.context_id for page in pages}
+    pool.release_browser(browser)
+    pool.close()  # waits for the background closes
+    assert len(contexts) == 1, contexts
+    assert all(page._page.closed for page in pages)
 
 
 def test_recycle_after_n_leases(fresh_pool: object) -> None:
