@@ -5,7 +5,8 @@
 Items (``--only`` names):
 
 * fleet: 10 browsers + 50 pages up, 50 concurrent gotos, PSS; ours (``Fleet.up``)
-  against Playwright (10 parallel ``chromium.launch``), interleaved over rounds;
+  against Playwright (10 parallel ``chromium.launch``) given our switches and with
+  its own, and a raw CDP floor, interleaved over rounds;
 * xdist: 50 navigation tests in one process vs ``-n 2`` (plain, with a session
   gate + ``--cdp-json``, and 50 browserless tests for xdist's own cost);
 * stress: ``cdp_stress(runs=1000, concurrency=50)`` against the built-in site,
@@ -51,6 +52,7 @@ from bench_engine import (
     SCRATCH,
     Item,
     Ratio,
+    RawBrowser,
     Series,
     fmt,
     item_json,
@@ -204,6 +206,83 @@ def pw_browser_trees(driver_pid: int | None) -> list[list[psutil.Process]]:
     return trees
 
 
+class RawMux:
+    """The raw floor for a fleet: a bare CDP client whose calls may overlap (one reader
+    task hands replies to their callers and wakes whoever waits for an event)."""
+
+    def __init__(self, browser: RawBrowser) -> None:
+        assert browser.ws is not None
+        self.ws = browser.ws
+        self.next_id = 0
+        self.replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.waiting: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            data = json.loads(frame)
+            if "id" in data:
+                reply = self.replies.pop(data["id"])
+                if "error" in data:
+                    reply.set_exception(RuntimeError(str(data["error"])))
+                else:
+                    reply.set_result(data.get("result") or {})
+            else:
+                waiter = self.waiting.pop((data.get("sessionId", ""), data["method"]), None)
+                if waiter is not None:
+                    waiter.set_result(None)
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str = ""
+    ) -> dict[str, Any]:
+        self.next_id += 1
+        reply = asyncio.get_running_loop().create_future()
+        self.replies[self.next_id] = reply
+        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        await self.ws.send(json.dumps(message, separators=(",", ":")))
+        return await reply
+
+    def event(self, session: str, method: str) -> asyncio.Future[None]:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting[(session, method)] = waiter
+        return waiter
+
+    async def bring_up(self, pages: int) -> list[str]:
+        """A context, then its pages as background tabs, attached, Page.enable and focus
+        emulation only."""
+        context = await self.call("Target.createBrowserContext", {"disposeOnDetach": True})
+
+        async def page() -> str:
+            target = await self.call(
+                "Target.createTarget",
+                {
+                    "url": "about:blank",
+                    "browserContextId": context["browserContextId"],
+                    "background": True,
+                },
+            )
+            attached = await self.call(
+                "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}
+            )
+            session = str(attached["sessionId"])
+            # Visible pages, like ours and Playwright's (see Page._enable): without focus
+            # emulation 4 of every 5 would be hidden and would not paint, a cheaper outcome.
+            await asyncio.gather(
+                self.call("Page.enable", session=session),
+                self.call("Emulation.setFocusEmulationEnabled", {"enabled": True}, session),
+            )
+            return session
+
+        return list(await asyncio.gather(*(page() for _ in range(pages))))
+
+    async def goto(self, session: str, url: str) -> None:
+        loaded = self.event(session, "Page.loadEventFired")
+        await self.call("Page.navigate", {"url": url}, session)
+        await loaded
+
+
 async def item_fleet(bench: Bench) -> GItem:
     item = GItem("fleet", f"1. fleet: {BROWSERS} browsers + {PAGES} pages, {PAGES} gotos", "ms")
     phases = ("launch", "pages", "nav", "total")
@@ -226,23 +305,39 @@ async def item_fleet(bench: Bench) -> GItem:
     item.add("pw_goto1", "  playwright: one goto of the 50", info=True)
     item.add("ours_close", "  ours: Fleet.close()", distribution=False, info=True)
     item.add("pw_close", "  playwright: 10 x browser.close()", distribution=False, info=True)
-    item.add("pw_own_total", "  playwright, its own switches: total", distribution=False, info=True)
+    for phase in ("launch", "pages", "nav", "total"):
+        item.add(
+            f"pw_own_{phase}",
+            f"  playwright, its own switches: {labels[phase].split(':')[0]}",
+            distribution=False,
+            info=True,
+        )
+    item.add("raw_total", "  raw CDP floor (same switches): total", distribution=False, info=True)
     item.add("ours_pss", "ours: PSS of the 10 browser trees (MB)", distribution=False)
     item.add("pw_pss", "playwright: PSS of the 10 browser trees (MB)", distribution=False)
+    item.add("pw_own_pss", "  playwright, own switches: PSS (MB)", distribution=False, info=True)
     item.add("ours_procs", "  ours: processes in those trees", distribution=False, info=True)
     item.add("pw_procs", "  playwright: processes in those trees", distribution=False, info=True)
     if bench.pw is None:
         item.notes.append("Playwright is not installed: ours only, no ratio.")
     else:
-        item.ratios.append(Ratio("total ours / playwright", "ours_total", "pw_total", 0.80))
+        # The target is judged against Playwright as its users run it (its own switches),
+        # as the issue measured it; against Playwright given our switches even the raw
+        # floor stays above 0.8x (see the README), so that ratio is shown, not targeted.
+        item.ratios.append(
+            Ratio("total ours / playwright own switches", "ours_total", "pw_own_total", 0.80)
+        )
+        item.ratios.append(
+            Ratio("PSS ours / playwright own switches", "ours_pss", "pw_own_pss", None)
+        )
+        item.ratios.append(Ratio("total ours / playwright", "ours_total", "pw_total", None))
         for phase in ("launch", "pages", "nav"):
             item.ratios.append(
                 Ratio(f"{phase} ours / playwright", f"ours_{phase}", f"pw_{phase}", None)
             )
         item.ratios.append(Ratio("PSS ours / playwright", "ours_pss", "pw_pss", None))
-        item.ratios.append(
-            Ratio("total ours / playwright own switches", "ours_total", "pw_own_total", None)
-        )
+        item.ratios.append(Ratio("total raw floor / playwright", "raw_total", "pw_total", None))
+    item.ratios.append(Ratio("total ours / raw floor", "ours_total", "raw_total", None))
     url = bench.site.url("/")
     # What a Playwright user runs: its own switches, plus only what this machine needs.
     own_args = [*REQUIRED_SWITCHES, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
@@ -343,21 +438,50 @@ async def item_fleet(bench: Bench) -> GItem:
             close_ms = (time.perf_counter() - c0) * 1e3
         assert bench.site.hits("/") == PAGES, bench.site.hits("/")
         s = item.series
-        if key != "pw":  # an info contender: its total only
-            s[f"{key}_total"].add_round([(t3 - t0) * 1e3])
+        s[f"{key}_launch"].add_round([(t1 - t0) * 1e3])
+        s[f"{key}_pages"].add_round([(t2 - t1) * 1e3])
+        s[f"{key}_nav"].add_round([(t3 - t2) * 1e3])
+        s[f"{key}_total"].add_round([(t3 - t0) * 1e3])
+        s[f"{key}_pss"].add_round([mem.pss_mb])
+        if key != "pw":  # an info contender: its phases and PSS only
             return
-        s["pw_launch"].add_round([(t1 - t0) * 1e3])
-        s["pw_pages"].add_round([(t2 - t1) * 1e3])
-        s["pw_nav"].add_round([(t3 - t2) * 1e3])
-        s["pw_total"].add_round([(t3 - t0) * 1e3])
         s["pw_launch1"].add_round(launch_ms)
         s["pw_page1"].add_round(page_ms)
         s["pw_goto1"].add_round(goto_ms)
         s["pw_close"].add_round([close_ms])
-        s["pw_pss"].add_round([mem.pss_mb])
         s["pw_procs"].add_round([float(mem.processes)])
 
-    contenders: list[tuple[str, Callable[[], Awaitable[None]]]] = [("ours", ours)]
+    async def raw() -> None:
+        # The least any CDP client can do with the same switches for 50 visible, loaded
+        # pages: 10 bare launches, a context each, 5 background tabs each (createTarget,
+        # attach, Page.enable, focus emulation), then 50 Page.navigate waiting for
+        # Page.loadEventFired. No Network domain, so no status.
+        browsers: list[RawBrowser] = []
+        muxes: list[RawMux] = []
+
+        async def bring_up() -> list[tuple[RawMux, str]]:
+            browser = await RawBrowser.start()
+            browsers.append(browser)
+            mux = RawMux(browser)
+            muxes.append(mux)
+            return [(mux, session) for session in await mux.bring_up(PAGES // BROWSERS)]
+
+        try:
+            bench.site.reset_hits()
+            t0 = time.perf_counter()
+            per_browser = await asyncio.gather(*(bring_up() for _ in range(BROWSERS)))
+            await asyncio.gather(
+                *(mux.goto(session, url) for pages in per_browser for mux, session in pages)
+            )
+            t1 = time.perf_counter()
+        finally:
+            for mux in muxes:
+                mux.reader.cancel()
+            await asyncio.gather(*(b.stop() for b in browsers), return_exceptions=True)
+        assert bench.site.hits("/") == PAGES, bench.site.hits("/")
+        item.series["raw_total"].add_round([(t1 - t0) * 1e3])
+
+    contenders: list[tuple[str, Callable[[], Awaitable[None]]]] = [("ours", ours), ("raw", raw)]
     if bench.pw is not None:
         contenders.append(("pw", pw))
         contenders.append(("pw_own", lambda: pw("pw_own", own_args)))
@@ -401,7 +525,12 @@ async def item_fleet(bench: Bench) -> GItem:
         "page.goto; 'its own switches': the same with args= only the machine's no-network "
         "switches and --no-sandbox. PSS after 1 s settle: pss_of(fleet.browsers) / the "
         "Playwright driver's Chromium children and their descendants. Closing is not in the "
-        "total."
+        "total. The raw CDP floor (same switches) is a bare websockets client doing the least "
+        "work that gives the same 50 visible, loaded pages: 10 launches, a context and 5 "
+        "background tabs each (createTarget, attachToTarget, Page.enable, "
+        "Emulation.setFocusEmulationEnabled), 50 Page.navigate waiting for "
+        "Page.loadEventFired; no Network domain, so no status. What it costs, no CDP client "
+        "with these switches can save."
     )
     return item
 
