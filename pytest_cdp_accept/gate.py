@@ -312,13 +312,46 @@ def spec_for(markers: Sequence[tuple[str, Sequence[Any], Mapping[str, Any]]]) ->
     return spec
 
 
+NO_LAUNCH = "n/a: no browser launch in this test (the pooled browser was already up)"
+
+
 def judge(
     thresholds: Sequence[Threshold],
     samples: Mapping[str, Sequence[float]],
     factor: float = 1.0,
+    unmeasured: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
-    """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric."""
-    return [evaluate(t.scaled(factor), samples.get(t.metric, ())) for t in thresholds]
+    """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric.
+
+    A metric without samples fails, with the reason from ``unmeasured`` when one is
+    known (a remote browser has no PSS; a test without cdp fixtures measured nothing).
+    """
+    verdicts = []
+    for threshold in thresholds:
+        verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()))
+        if verdict.n == 0 and unmeasured and threshold.metric in unmeasured:
+            verdict = replace(verdict, note=unmeasured[threshold.metric])
+        verdicts.append(verdict)
+    return verdicts
+
+
+def judge_test(
+    thresholds: Sequence[Threshold],
+    samples: Mapping[str, Sequence[float]],
+    factor: float = 1.0,
+    unmeasured: Mapping[str, str] | None = None,
+) -> list[Verdict]:
+    """:func:`judge` for one test: ``startup`` counts the launches the test caused or
+    waited for, and a test served by a browser that was already up caused none. Its
+    ``startup`` thresholds then pass as not applicable instead of failing for lack
+    of samples (which only the first test of a pool would escape)."""
+    verdicts = judge(thresholds, samples, factor, unmeasured)
+    return [
+        replace(v, passed=True, note=NO_LAUNCH)
+        if v.n == 0 and v.threshold.metric == "startup" and not v.note
+        else v
+        for v in verdicts
+    ]
 
 
 def session_gates(ini_text: str | None, preset: str | None) -> list[Threshold]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import CDPAcceptError
-from .gate import MARKER_HELP, MARKERS, GateSpec, judge, session_gates, spec_for
+from .gate import MARKER_HELP, MARKERS, GateSpec, judge, judge_test, session_gates, spec_for
 from .metrics import MetricsRecorder
 from .options import ISOLATION_MODES, Isolation, PoolOptions
 from .report import Results
@@ -283,7 +283,17 @@ class CDPAccept:
             try:
                 item.stash[GATE_KEY] = spec_for(markers)
             except ThresholdSyntaxError as exc:
-                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+                if not self.is_worker:
+                    raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+                # A usage error raised in an xdist worker's collection crashes the run with
+                # an INTERNALERROR that hides the message: the test reports it instead.
+                item.stash[MARKER_ERROR_KEY] = f"{item.nodeid}: {exc}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        error = item.stash.get(MARKER_ERROR_KEY, None)
+        if error is not None:
+            pytest.fail(f"cdp-accept: usage error: {error}", pytrace=False)
 
     # -- the test: measure, then judge --------------------------------------------
 
@@ -291,8 +301,14 @@ class CDPAccept:
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         spec = item.stash.get(GATE_KEY, None)
         probe = item.stash.get(PROBE_KEY, None)
-        if spec is None or probe is None:
+        if spec is None or not spec.thresholds:
             return (yield)
+        if probe is None:
+            # Thresholds but no cdp fixture: nothing was measured, which must not pass.
+            result = yield
+            why = {t.metric: NOTHING_MEASURED for t in spec.thresholds}
+            self._judge_test(item, judge_test(spec.thresholds, {}, self.factor, why))
+            return result
         if "peak" in spec.memory:
             probe.start_peak()
         try:
@@ -300,7 +316,11 @@ class CDPAccept:
         finally:
             probe.stop_peak()
         self._measure_after_body(spec, probe)
-        verdicts = judge(spec.thresholds, probe.recorder.by_name(), self.factor)
+        samples = probe.recorder.by_name()
+        self._judge_test(item, judge_test(spec.thresholds, samples, self.factor, probe.unmeasured))
+        return result
+
+    def _judge_test(self, item: pytest.Item, verdicts: list[Verdict]) -> None:
         self.results.add_verdicts("test", item.nodeid, verdicts)
         failed = [v for v in verdicts if not v.passed]
         if failed and not self.record_only:
@@ -312,7 +332,6 @@ class CDPAccept:
                 + (f"\n{detail}" if detail else ""),
                 pytrace=False,
             )
-        return result
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -483,6 +502,11 @@ GATE_KEY = pytest.StashKey[GateSpec]()
 HOLDER_KEY: pytest.StashKey[PageHolder] = pytest.StashKey()
 DETAIL_KEY = pytest.StashKey[list[str]]()
 PROBE_KEY: pytest.StashKey[TestProbe] = pytest.StashKey()
+MARKER_ERROR_KEY: pytest.StashKey[str] = pytest.StashKey()
+NOTHING_MEASURED = (
+    "nothing measured: the test uses no cdp fixture (cdp_page, cdp_async_page, cdp_browser, "
+    "cdp_fleet or cdp_metrics)"
+)
 WORKER_OUTPUT = "cdp_accept_results"
 BASELINE_DIR = ".cdp-accept/baselines"
 

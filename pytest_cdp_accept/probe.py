@@ -26,6 +26,10 @@ SETTLE_STEP = 0.1
 SETTLE_MAX = 2.0  # at most this long waiting for memory to settle after the body
 SETTLE_TOLERANCE_MB = 2.0
 MB = 1024.0 * 1024.0
+REMOTE = (
+    "not measurable: the test's browsers are remote (--cdp-endpoint), and PSS is read "
+    "from local processes; gate memory where the browser is launched"
+)
 
 
 def pss_of(browsers: Iterable[Browser]) -> MemoryInfo:
@@ -51,6 +55,8 @@ class TestProbe:
         self._peak = 0.0
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
+        # Why a metric got no samples, for the verdict: metric -> reason.
+        self.unmeasured: dict[str, str] = {}
 
     def use(self, runner: LoopThread, browser: Browser, page: Page | None = None) -> None:
         self._runner = runner
@@ -58,6 +64,13 @@ class TestProbe:
             self.browsers.append(browser)
         if page is not None and page not in self.pages:
             self.pages.append(page)
+
+    def _local_browsers(self, metric: str) -> list[Browser]:
+        """The test's browsers whose processes we can read; notes why when there are none."""
+        local = [b for b in self.browsers if b.process is not None]
+        if self.browsers and not local:
+            self.unmeasured[metric] = REMOTE
+        return local
 
     # -- peak ---------------------------------------------------------------------
 
@@ -80,20 +93,21 @@ class TestProbe:
         self._sampler = None
         with contextlib.suppress(Exception):
             self._peak = max(self._peak, pss_of(list(self.browsers)).pss_mb)
-        if self.browsers:
+        if self._local_browsers("memory.peak"):
             self.recorder.record("memory.peak", self._peak)
 
     # -- after the body -----------------------------------------------------------------
 
     def measure_idle(self) -> None:
         """Wait (up to 2 s) until PSS changes by less than 2 MB in 100 ms; record it."""
-        if not self.browsers:
+        browsers = self._local_browsers("memory.idle")
+        if not browsers:
             return
         deadline = time.monotonic() + SETTLE_MAX
-        last = pss_of(self.browsers).pss_mb
+        last = pss_of(browsers).pss_mb
         while time.monotonic() < deadline:
             time.sleep(SETTLE_STEP)
-            now = pss_of(self.browsers).pss_mb
+            now = pss_of(browsers).pss_mb
             settled = abs(now - last) < SETTLE_TOLERANCE_MB
             last = now
             if settled:

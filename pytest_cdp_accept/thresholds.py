@@ -683,8 +683,9 @@ class Verdict:
     """The outcome of one threshold against the samples of its metric.
 
     ``measured`` is the stat in the threshold's canonical unit (None when there
-    were no samples, which fails); ``weak`` flags a percentile computed from fewer
-    than :func:`min_samples` samples (the verdict still counts).
+    were no samples, which fails unless the metric did not apply); ``weak`` flags
+    a percentile computed from fewer than :func:`min_samples` samples (the verdict
+    still counts); ``note`` says why there were no samples, when that is known.
     """
 
     threshold: Threshold
@@ -692,6 +693,7 @@ class Verdict:
     n: int
     passed: bool
     weak: bool
+    note: str = ""
 
     def line(self) -> str:
         """One k6-style line, e.g. ``"✓ navigation p95 < 500 ms: 312.4 ms (n=20)"``."""
@@ -699,7 +701,7 @@ class Verdict:
         mark = "✓" if self.passed else "✗"
         head = f"{mark} {t.metric} {t.describe()}"
         if self.measured is None:
-            return f"{head}: no samples"
+            return f"{head}: {self.note or 'no samples'}"
         text = f"{head}: {format_value(self.measured, t.unit)} (n={self.n})"
         if self.weak:
             noun = "sample" if self.n == 1 else "samples"

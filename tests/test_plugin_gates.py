@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -79,6 +80,80 @@ def test_planted_memory_cases(pytester: pytest.Pytester, isolated: Path) -> None
     result.stdout.fnmatch_lines(["*memory.js_heap *"])
 
 
+def test_thresholds_of_a_test_that_measures_nothing_fail(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    # No cdp fixture, so no probe: the marker must not pass silently.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_latency(checkout="p95<1s")
+        def test_nothing():
+            pass
+        """
+    )
+    result = run_pytest(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*✗ checkout p95 < *: nothing measured: the test uses no cdp*"])
+
+
+def test_startup_threshold_does_not_apply_to_a_test_that_launched_nothing(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    # The contract's own example: only the first test of a pool launches a browser.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        GATE = pytest.mark.cdp_latency(navigation="p95<30s", startup="max<30s")
+
+        @GATE
+        def test_first(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+
+        @GATE
+        def test_second(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+        """
+    )
+    result = run_pytest(pytester, "--cdp-json=out.json")
+    result.assert_outcomes(passed=2)
+    report = json.loads((pytester.path / "out.json").read_text())
+    startup = {v["test"].split("::")[1]: v for v in report["verdicts"] if v["metric"] == "startup"}
+    assert startup["test_first"]["n"] == 1
+    assert startup["test_second"]["n"] == 0
+    assert startup["test_second"]["passed"]
+    assert "n/a: no browser launch in this test" in startup["test_second"]["line"]
+
+
+def test_memory_gates_on_a_remote_browser_fail_as_not_measurable(
+    pytester: pytest.Pytester,
+    isolated: Path,
+    remote_browser: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    # PSS is read from local processes: a remote browser has none, which used to read
+    # as 0 MB and pass any limit.
+    _, endpoint = remote_browser
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_memory(idle="<1MB", peak="<1MB")
+        def test_remote(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+        """
+    )
+    result = run_pytest(pytester, f"--cdp-endpoint={endpoint}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*✗ memory.idle value < 1 MB: not measurable: the test's browsers are remote*",
+            "*✗ memory.peak value < 1 MB: not measurable: the test's browsers are remote*",
+        ]
+    )
+
+
 def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: Path) -> None:
     pytester.makepyfile(
         """
@@ -148,6 +223,31 @@ def test_bad_markers_are_usage_errors_at_collection(
     result = run_pytest(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_bad_marker_under_xdist_fails_the_test_naming_the_fragment(
+    pytester: pytest.Pytester,
+) -> None:
+    # An xdist worker cannot raise a usage error at collection (the run would end in
+    # an INTERNALERROR that hides the message): the bad test errors with it instead.
+    pytest.importorskip("xdist")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_latency(navigation="p95<<500ms")
+        def test_bad():
+            pass
+
+        def test_good():
+            pass
+        """
+    )
+    result = run_pytest(pytester, "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(['*usage error: *test_bad: bad threshold "p95<<500ms"*'])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 def test_session_gates_fail_a_run_whose_tests_all_passed(
