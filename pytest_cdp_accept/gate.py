@@ -28,6 +28,7 @@ anything else          what the test records with ``cdp_metrics`` (latency, ms)
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -171,8 +172,23 @@ def latency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
         )
     thresholds: list[Threshold] = []
     for metric, spec in kwargs.items():
+        _not_a_misspelling(metric)
         thresholds += parse_thresholds(metric, spec, "latency")
     return GateSpec(tuple(thresholds))
+
+
+def _not_a_misspelling(metric: str) -> None:
+    """A keyword that is not a built-in latency metric names the test's own metric
+    (``cdp_metrics.timer``); one this close to a built-in name is taken for a typo."""
+    if metric in BUILTIN_LATENCY:
+        return
+    close = difflib.get_close_matches(metric, BUILTIN_LATENCY, n=1, cutoff=0.8)
+    if close:
+        raise ThresholdSyntaxError(
+            f"cdp_latency: unknown metric {metric!r}; did you mean {close[0]!r}? "
+            f"(the built-in ones are {', '.join(BUILTIN_LATENCY)}; a metric of your own "
+            "needs a name that is not this close to one of them)"
+        )
 
 
 def memory_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:

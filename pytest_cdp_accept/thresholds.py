@@ -497,7 +497,12 @@ def parse_threshold(metric: str, text: str | int | float, kind: str) -> Threshol
             allowed = f"allowed: {kind_info.units_text}"
         shown = f'unit "{unit_text}"' if unit_text else "a missing unit"
         raise _error(metric, source, f"{shown} does not fit a {kind} metric; {allowed}") from None
+    if op == "<" and number == 0 and kind != "growth":
+        # Durations, sizes, rates and counts are never below 0 (growth can be).
+        raise _error(metric, source, '"< 0" can never pass: measured values are >= 0; use "<= 0"')
     if unit == "%":
+        if op == ">" and number * factor >= 1:
+            raise _error(metric, source, "a rate is at most 100%, so it is never above that")
         if unit_text == "%" and number > 100:
             raise _error(metric, source, f"{number}% is more than 100%; a rate is 0% to 100%")
         if unit_text == "" and number > 1:

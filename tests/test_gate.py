@@ -76,10 +76,17 @@ def test_judge_scales_time_thresholds_only() -> None:
 
 
 def test_a_threshold_without_samples_fails() -> None:
-    gate = spec("cdp_latency", navigaton="p95<500ms")  # a typo must never pass silently
-    verdict = judge(gate.thresholds, {"navigation": [10.0]})[0]
+    gate = spec("cdp_latency", checkuot="p95<500ms")  # a typo must never pass silently
+    verdict = judge(gate.thresholds, {"checkout": [10.0]})[0]
     assert not verdict.passed
     assert "no samples" in verdict.line()
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("navigaton", "navigation"), ("startpu", "startup")])
+def test_a_misspelled_builtin_latency_metric_is_a_usage_error(typo: str, meant: str) -> None:
+    with pytest.raises(ThresholdSyntaxError, match=f"did you mean '{meant}'"):
+        spec("cdp_latency", **{typo: "p95<500ms"})
+    assert spec("cdp_latency", checkout="p95<500ms").thresholds[0].metric == "checkout"
 
 
 def test_session_gates_from_ini_and_preset() -> None:

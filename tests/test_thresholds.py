@@ -93,7 +93,7 @@ from pytest_cdp_accept.thresholds import (
         ("p100.0<1s", "latency", "p100", "<", 1000.0, "ms"),
         ("p95<.5s", "latency", "p95", "<", 500.0, "ms"),
         ("p95<+500ms", "latency", "p95", "<", 500.0, "ms"),
-        ("p95<0ms", "latency", "p95", "<", 0.0, "ms"),
+        ("p95<=0ms", "latency", "p95", "<=", 0.0, "ms"),
     ],
 )
 def test_parse_threshold(text: str, kind: str, stat: str, op: str, value: float, unit: str) -> None:
@@ -139,7 +139,6 @@ def test_growth_unit_whitespace(text: str) -> None:
     [
         (500, "latency", "p95", 500.0, "ms"),
         (2.5, "latency", "p95", 2.5, "ms"),
-        (0, "latency", "p95", 0.0, "ms"),
         (500, "memory", "value", 500.0, "MB"),
         (0.5, "memory", "value", 0.5, "MB"),
         (1e-05, "memory", "value", 1e-05, "MB"),
@@ -211,6 +210,11 @@ def test_number_source_is_plain_decimal(number: float, source: str) -> None:
         ("stress.success", ">=100.5%", "rate", "100.5%"),
         ("stress.success", "rate>=95", "rate", '"95%"'),
         ("stress.success", "rate>=1.5", "rate", "1.5"),
+        ("navigation", "p95<0ms", "latency", "can never pass"),
+        ("memory.idle", "<0MB", "memory", "can never pass"),
+        ("stress.success", "count<0", "rate", "can never pass"),
+        ("stress.success", "rate>100%", "rate", "never above"),
+        ("stress.success", "rate>1", "rate", "never above"),
         # a bare value where the direction is not obvious
         ("fleet.browsers", "10", "count", '"10"'),
         ("stress.success", "0.95", "rate", '"0.95"'),
