@@ -141,11 +141,8 @@ class Results:
         test_verdicts = [v for v in self.verdicts if v.scope == "test"]
         if test_verdicts:
             lines.append("")
-            passed = len(test_verdicts) - sum(1 for v in test_verdicts if not v.passed)
-            lines.append(f"  test thresholds: {passed} of {len(test_verdicts)} met")
-            for verdict in test_verdicts:
-                if not verdict.passed or verdict.weak:
-                    lines.append(f"    {verdict.line}  [{verdict.test}]")
+            lines.append("  test thresholds (✓ when every test that sets it met it):")
+            lines += self._threshold_lines(test_verdicts)
         session_verdicts = [v for v in self.verdicts if v.scope == "session"]
         if session_verdicts:
             lines.append("")
@@ -158,6 +155,25 @@ class Results:
         if failed:
             lines.append("")
             lines.append(f"  {len(failed)} threshold(s) missed")
+        return lines
+
+    @staticmethod
+    def _threshold_lines(verdicts: Sequence[VerdictRecord]) -> list[str]:
+        """k6-style: one ✓/✗ line per distinct threshold (metric and condition), with
+        how many tests set it; under it, each test that missed it or judged it weakly."""
+        by_threshold: dict[tuple[str, str], list[VerdictRecord]] = {}
+        for verdict in verdicts:
+            by_threshold.setdefault((verdict.metric, verdict.threshold), []).append(verdict)
+        lines = []
+        for (metric, threshold), group in sorted(by_threshold.items()):
+            missed = [v for v in group if not v.passed]
+            tests = "test" if len(group) == 1 else "tests"
+            if missed:
+                tally = f"{len(missed)} of {len(group)} {tests} missed it"
+            else:
+                tally = f"met in {len(group)} {tests}"
+            lines.append(f"    {'✗' if missed else '✓'} {metric} {threshold}: {tally}")
+            lines += [f"        {v.line}  [{v.test}]" for v in group if not v.passed or v.weak]
         return lines
 
     def session_figures(self) -> list[str]:

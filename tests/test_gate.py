@@ -138,4 +138,31 @@ def test_results_json_and_summary() -> None:
     text = "\n".join(results.summary_lines())
     assert "navigation" in text
     assert "✗ navigation p95 < 250 ms: 290.0 ms (n=3)" in text
+
+
+def test_summary_is_a_table_per_metric_and_a_line_per_threshold() -> None:
+    results = Results()
+    gate = spec("cdp_latency", navigation="p95<250ms", page_open="max<1s")
+    for test, navs in (("t.py::test_fast", [10.0] * 20), ("t.py::test_slow", [400.0] * 20)):
+        recorder = MetricsRecorder()
+        for value in navs:
+            recorder.record("navigation", value)
+        recorder.record("page_open", 5.0)
+        results.add_samples(test, "main", recorder.all_samples())
+        samples = recorder.by_name()
+        results.add_verdicts("test", test, judge(gate.thresholds, samples))
+    results.count("browsers_launched", 1)
+    results.count("pages_opened", 2)
+    lines = results.summary_lines()
+    header = lines[0].split()
+    assert header == ["metric", "n", "min", "med", "p95", "p99", "max"]
+    row = next(line.split() for line in lines if line.split()[0] == "navigation")
+    assert row[:2] == ["navigation", "40"]
+    text = "\n".join(lines)
+    assert "✗ navigation p95 < 250 ms: 1 of 2 tests missed it" in text
+    assert "✗ navigation p95 < 250 ms: 400.0 ms (n=20)  [t.py::test_slow]" in text
+    assert "t.py::test_fast" not in text  # met, and not weak: no line of its own
+    assert "✓ page_open max < 1000 ms: met in 2 tests" in text
+    assert "session: browsers launched 1" in text
+    assert "pages opened 2" in text
     assert "1 threshold(s) missed" in text

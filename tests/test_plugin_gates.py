@@ -46,7 +46,9 @@ def test_planted_latency_cases(pytester: pytest.Pytester, isolated: Path) -> Non
     }
     assert by_test["test_slow_page"] >= 1500
     assert by_test["test_fast_page"] < 500
-    assert by_test["test_300ms_page"] >= 300  # the overhead above it is measured in bench/
+    # ~300 ms plus the browser's own work (README: 321-337 ms here); 3x catches a
+    # clock that double counts or waits for the wrong event, with room for a noisy host.
+    assert 300 <= by_test["test_300ms_page"] < 900
     verdicts = {v["test"].split("::")[1]: v["passed"] for v in report["verdicts"]}
     assert verdicts == {"test_slow_page": False, "test_fast_page": True}
 
