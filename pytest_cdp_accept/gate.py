@@ -48,6 +48,8 @@ BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command")
 METRIC_KINDS: dict[str, str] = {
     "memory.idle": "memory",
     "memory.peak": "memory",
+    "memory.idle_rss": "memory",  # RSS: secondary figures, shared pages counted per process
+    "memory.peak_rss": "memory",
     "memory.js_heap": "memory",
     "fleet.browsers": "count",
     "fleet.pages": "count",

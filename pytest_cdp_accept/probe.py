@@ -53,6 +53,7 @@ class TestProbe:
         self.pages: list[Page] = []
         self._runner: LoopThread | None = None
         self._peak = 0.0
+        self._peak_rss = 0.0
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         # Why a metric got no samples, for the verdict: metric -> reason.
@@ -82,8 +83,13 @@ class TestProbe:
     def _sample(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(Exception):  # a browser may die mid-sample
-                self._peak = max(self._peak, pss_of(list(self.browsers)).pss_mb)
+                self._take_peak_sample()
             self._stop.wait(PEAK_INTERVAL)
+
+    def _take_peak_sample(self) -> None:
+        memory = pss_of(list(self.browsers))
+        self._peak = max(self._peak, memory.pss_mb)
+        self._peak_rss = max(self._peak_rss, memory.rss_mb)
 
     def stop_peak(self) -> None:
         if self._sampler is None:
@@ -92,9 +98,10 @@ class TestProbe:
         self._sampler.join(5)
         self._sampler = None
         with contextlib.suppress(Exception):
-            self._peak = max(self._peak, pss_of(list(self.browsers)).pss_mb)
+            self._take_peak_sample()
         if self._local_browsers("memory.peak"):
             self.recorder.record("memory.peak", self._peak)
+            self.recorder.record("memory.peak_rss", self._peak_rss)  # secondary figure
 
     # -- after the body -----------------------------------------------------------------
 
@@ -104,15 +111,16 @@ class TestProbe:
         if not browsers:
             return
         deadline = time.monotonic() + SETTLE_MAX
-        last = pss_of(browsers).pss_mb
+        last = pss_of(browsers)
         while time.monotonic() < deadline:
             time.sleep(SETTLE_STEP)
-            now = pss_of(browsers).pss_mb
-            settled = abs(now - last) < SETTLE_TOLERANCE_MB
+            now = pss_of(browsers)
+            settled = abs(now.pss_mb - last.pss_mb) < SETTLE_TOLERANCE_MB
             last = now
             if settled:
                 break
-        self.recorder.record("memory.idle", last)
+        self.recorder.record("memory.idle", last.pss_mb)
+        self.recorder.record("memory.idle_rss", last.rss_mb)  # secondary figure
 
     def measure_fleet(self) -> None:
         """How much of the fleet is still healthy after the body."""

@@ -187,7 +187,9 @@ class Results:
             figures.append(f"pages opened {int(self.counters['pages_opened'])}")
         memory = grouped.get("memory.peak", []) + grouped.get("memory.idle", [])
         if memory:
-            figures.append(f"peak memory {max(memory):.0f} MB PSS")
+            rss = grouped.get("memory.peak_rss", []) + grouped.get("memory.idle_rss", [])
+            shown = f" (RSS {max(rss):.0f} MB)" if rss else ""
+            figures.append(f"peak memory {max(memory):.0f} MB PSS{shown}")
         return figures
 
 

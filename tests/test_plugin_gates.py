@@ -75,10 +75,15 @@ def test_planted_memory_cases(pytester: pytest.Pytester, isolated: Path) -> None
             cdp_page.goto(cdp_site.url("/heavy?kb=256"))
         """
     )
-    result = run_pytest(pytester)
+    result = run_pytest(pytester, "--cdp-json=out.json")
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*✗ memory.idle value < 1 MB: * MB (n=1)*"])
     result.stdout.fnmatch_lines(["*memory.peak *"])
+    result.stdout.fnmatch_lines(["*session: *peak memory * MB PSS (RSS * MB)*"])
+    # RSS is the secondary figure: it counts pages shared between processes in each.
+    metrics = json.loads((pytester.path / "out.json").read_text())["metrics"]
+    assert metrics["memory.idle_rss"]["max"] > metrics["memory.idle"]["max"] > 50
+    assert metrics["memory.peak_rss"]["max"] > metrics["memory.peak"]["max"] > 50
     result.stdout.fnmatch_lines(["*memory.js_heap *"])
 
 
