@@ -354,7 +354,9 @@ class CDPAccept:
             return pyfuncitem.obj(**{**kwargs, "cdp_page": page})
 
         recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
-        detail = stability.run_loop(spec, body, holder, recorder, self._progress(pyfuncitem))
+        detail = stability.run_loop(
+            spec, body, holder, recorder, self._progress(pyfuncitem), self.factor
+        )
         pyfuncitem.stash[DETAIL_KEY] = detail
         return True
 

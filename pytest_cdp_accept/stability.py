@@ -406,8 +406,13 @@ def run_loop(
     holder: PageHolder,
     recorder: MetricsRecorder,
     progress: Progress | None = None,
+    factor: float = 1.0,
 ) -> list[str]:
-    """Run the loop the spec asks for; return the lines that explain its outcome."""
+    """Run the loop the spec asks for; return the lines that explain its outcome.
+
+    ``factor`` (``--cdp-threshold-factor``) scales the recovery time limit, as it
+    scales every other time threshold.
+    """
     if spec.stress is not None:
         outcomes = run_stress(
             body,
@@ -426,7 +431,7 @@ def run_loop(
             recorder,
             crashes=spec.recovery.crashes,
             kind=spec.recovery.kind,
-            within_ms=spec.recovery.within_ms,
+            within_ms=spec.recovery.within_ms * factor,
             progress=progress,
         )
         faults = ", ".join(f"{r.kind} {r.ms:.0f} ms{'' if r.ok else ' ✗'}" for r in runs)

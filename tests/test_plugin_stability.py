@@ -147,6 +147,23 @@ def test_a_body_that_can_never_pass_fails_the_recovery_gate(
     )
 
 
+def test_threshold_factor_scales_the_recovery_time_limit(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    # No recovery takes under 1 ms; scaled 100,000 times, the limit is 100 s.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_recovery(crashes=2, kind="renderer", success=">=100%", within="1ms")
+        def test_renderer(cdp_page, cdp_site):
+            assert cdp_page.goto(cdp_site.url("/")).status == 200
+        """
+    )
+    run_pytest(pytester).assert_outcomes(failed=1)
+    run_pytest(pytester, "--cdp-threshold-factor=100000").assert_outcomes(passed=1)
+
+
 def test_leak_is_found_and_a_healthy_page_is_not_flagged(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
