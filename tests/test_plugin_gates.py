@@ -164,13 +164,22 @@ def test_memory_gates_on_a_remote_browser_fail_as_not_measurable(
 def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: Path) -> None:
     pytester.makepyfile(
         """
+        import collections
+        import time
+
         import pytest
 
         @pytest.mark.cdp_concurrency(browsers=10, pages=50, within="120s")
         def test_fleet(cdp_fleet, cdp_site):
             assert len(cdp_fleet.pages) == 50
             assert len(cdp_fleet.browsers) == 10
-            assert len({p.browser_pid for p in cdp_fleet.pages}) == 10
+            per_browser = collections.Counter(p.browser_pid for p in cdp_fleet.pages)
+            assert sorted(per_browser.values()) == [5] * 10  # spread evenly
+            # all at once: 50 one-second waits one after another would take 50 s
+            start = time.monotonic()
+            cdp_fleet.map(lambda page: page.evaluate(
+                "new Promise(r => setTimeout(() => r(1), 1000))", timeout=60))
+            assert time.monotonic() - start < 25
             statuses = cdp_fleet.map(lambda page: page.goto(cdp_site.url("/")).status)
             assert statuses == [200] * 50
             indexes = cdp_fleet.map(lambda page: cdp_fleet.pages.index(page))
@@ -191,6 +200,21 @@ def test_fleet_of_10_browsers_and_50_pages(pytester: pytest.Pytester, isolated: 
     assert report["metrics"]["page_open"]["n"] == 50
     assert report["metrics"]["fleet.navigation"]["n"] == 50
     assert "navigation" not in report["metrics"]
+
+
+def test_fleet_that_misses_its_time_limit_fails(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_concurrency(browsers=2, pages=2, within="1ms")
+        def test_fleet(cdp_fleet):
+            assert len(cdp_fleet.pages) == 2
+        """
+    )
+    result = run_pytest(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*✗ fleet.startup max < 1 ms: * ms (n=1)*"])
 
 
 def test_fleet_without_its_marker_is_a_clear_error(
