@@ -34,6 +34,7 @@ from .errors import (
     NavigationError,
     NavigationTimeoutError,
     TargetClosedError,
+    TargetCrashedError,
     UsageError,
 )
 from .metrics import NULL_RECORDER, Recorder
@@ -297,8 +298,10 @@ class Page:
         start = time.perf_counter()
         try:
             try:
+                # Navigating a crashed tab revives it; a closed or detached one is gone.
+                revive = isinstance(self.session.ended, TargetCrashedError)
                 reply = await self.session.send(
-                    "Page.navigate", {"url": url}, timeout=timeout, to_ended=self.crashed
+                    "Page.navigate", {"url": url}, timeout=timeout, to_ended=revive
                 )
             except CommandError as exc:
                 raise NavigationError(url, exc.message) from exc
@@ -463,8 +466,11 @@ class _NavigationWatch:
         name = "DOMContentLoaded" if wait_until == "domcontentloaded" else "load"
         loop = asyncio.get_running_loop()
         while name not in self.reached.get(loader, {}):
-            if self.page.crashed:
+            ended = self.page.session.ended
+            if isinstance(ended, TargetCrashedError):
                 raise NavigationError(self.page.url, "the page crashed while loading")
+            if ended is not None:
+                raise TargetClosedError(ended.reason, "Page.navigate", self.page.target_id)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise asyncio.TimeoutError

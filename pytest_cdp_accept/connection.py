@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -32,6 +33,7 @@ from .options import DEFAULT_COMMAND_TIMEOUT
 from .protocol import BROWSER_SESSION, CDPProtocol, Event, Reply, SessionEnded
 
 log = logging.getLogger("pytest_cdp_accept")
+T = TypeVar("T")
 
 COMMAND_TIMEOUT_SETTING = "--cdp-command-timeout (ini cdp_command_timeout)"
 MAX_MESSAGE_SIZE = 256 * 1024 * 1024  # screenshots and large evaluate results
@@ -231,25 +233,40 @@ class Connection:
         timeout = self.command_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        async with self._slots:
+        if self._slots.locked():  # all in flight: waiting for a slot counts against the timeout
+            try:
+                await _by(deadline, self._slots.acquire())
+            except asyncio.TimeoutError:
+                raise CommandTimeoutError(method, timeout, COMMAND_TIMEOUT_SETTING) from None
+        else:
+            await self._slots.acquire()
+        try:
             msg_id, frame = self._protocol.encode(method, params, session_id, to_ended=to_ended)
             fut: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._futures[msg_id] = fut
             try:
-                try:
-                    await self._ws.send(frame)
-                except websockets.ConnectionClosed as exc:
-                    self._protocol.forget(msg_id)
-                    hint = self.close_hint() if self.close_hint else ""
-                    reason = self._describe_close(exc) + (f": {hint}" if hint else "")
-                    raise ConnectionClosedError(reason, method) from exc
-                try:
-                    return await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
-                except asyncio.TimeoutError:
-                    self._protocol.forget(msg_id)
-                    raise CommandTimeoutError(method, timeout, COMMAND_TIMEOUT_SETTING) from None
+                # The write is bounded too: a stalled browser stops reading, and a large
+                # frame then waits on a full socket buffer for as long as the stall lasts.
+                return await _by(deadline, self._round_trip(method, msg_id, frame, fut))
+            except asyncio.TimeoutError:
+                self._protocol.forget(msg_id)
+                raise CommandTimeoutError(method, timeout, COMMAND_TIMEOUT_SETTING) from None
             finally:
                 self._futures.pop(msg_id, None)
+        finally:
+            self._slots.release()
+
+    async def _round_trip(
+        self, method: str, msg_id: int, frame: str, fut: asyncio.Future[dict[str, Any]]
+    ) -> dict[str, Any]:
+        try:
+            await self._ws.send(frame)
+        except websockets.ConnectionClosed as exc:
+            self._protocol.forget(msg_id)
+            hint = self.close_hint() if self.close_hint else ""
+            reason = self._describe_close(exc) + (f": {hint}" if hint else "")
+            raise ConnectionClosedError(reason, method) from exc
+        return await fut
 
     async def close(self) -> None:
         """Close the websocket; pending commands fail with ConnectionClosedError."""
@@ -297,6 +314,7 @@ class Connection:
         except ProtocolError:
             log.warning("ignoring an invalid frame from %s", self.url, exc_info=True)
             return
+        detached: list[str] = []
         for message in messages:
             if isinstance(message, Reply):
                 fut = self._futures.get(message.id)
@@ -314,9 +332,13 @@ class Connection:
                 if message.session_id != BROWSER_SESSION:
                     continue
                 if message.method in ("Target.detachedFromTarget",):
-                    self._sessions.pop(message.params.get("sessionId", ""), None)
+                    detached.append(message.params.get("sessionId", ""))
             elif isinstance(message, SessionEnded):
                 self._session_ended(message)
+        # Forgotten only now: the core yields a detach's SessionEnded after the event,
+        # and the session must be there to end (failing its waiters) before it goes.
+        for session_id in detached:
+            self._sessions.pop(session_id, None)
 
     def _session_ended(self, ended: SessionEnded) -> None:
         for msg_id, method in ended.failed:
@@ -356,3 +378,12 @@ class Connection:
                 callback(error)
             except Exception:
                 log.exception("on_close callback raised")
+
+
+async def _by(deadline: float, awaitable: Awaitable[T]) -> T:
+    """Await until the loop time ``deadline``, then raise TimeoutError."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout_at(deadline):  # no task per command, unlike wait_for
+            return await awaitable
+    loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
+    return await asyncio.wait_for(awaitable, max(0.0, deadline - loop.time()))

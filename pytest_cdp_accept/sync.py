@@ -57,6 +57,13 @@ class LoopThread:
             future.cancel()
             raise
 
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call a plain function on the loop thread and wait for its result: the core's
+        bookkeeping (listener counts, say) is the loop thread's alone, unlocked."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        return self.run(_called(fn, *args))
+
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await a coroutine that runs on this loop, from another loop."""
         return await asyncio.wrap_future(self.submit(coro))
@@ -68,6 +75,10 @@ class LoopThread:
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+async def _called(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
 
 
 class _Facade:
@@ -142,9 +153,9 @@ class SyncPage(_Facade):
 
         Handlers are removed when the page goes back to the pool.
         """
-        off = self._page.session.on(event, handler)
+        off = self._runner.call(self._page.session.on, event, handler)
         self._offs.append(off)
-        return off
+        return lambda: self._runner.call(off)
 
     def wait_for(self, event: str, *, timeout: float = 30.0) -> dict[str, Any]:
         return self._runner.run(self._page.session.wait_for(event, timeout=timeout))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import stat
+import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from pytest_cdp_accept import (
     LaunchError,
     NavigationError,
     NavigationTimeoutError,
+    TargetClosedError,
     TargetCrashedError,
     UsageError,
 )
@@ -187,6 +192,33 @@ def test_command_timeout_names_method_and_setting(page: SyncPage) -> None:
     assert page.evaluate("1") == 1
 
 
+def test_command_timeout_covers_writing_the_command(page: SyncPage, run: Any) -> None:
+    core = page._page
+    pid = page.browser_pid
+    assert pid is not None
+
+    async def evaluate_on_a_stalled_browser() -> tuple[BaseException | None, float]:
+        # Stopped, the browser reads nothing: a frame larger than the socket buffers
+        # cannot be written until it resumes.
+        os.kill(pid, signal.SIGSTOP)
+        loop = asyncio.get_running_loop()
+        resume = loop.call_later(15, os.kill, pid, signal.SIGCONT)
+        start = loop.time()
+        try:
+            await core.evaluate("'" + "x" * 30_000_000 + "'.length", timeout=1)
+        except BaseException as exc:
+            return exc, loop.time() - start
+        finally:
+            resume.cancel()
+            os.kill(pid, signal.SIGCONT)
+        return None, loop.time() - start
+
+    error, elapsed = run(evaluate_on_a_stalled_browser())
+    assert isinstance(error, CommandTimeoutError), error
+    assert elapsed < 5  # not the 15 s the stall lasts
+    assert page.evaluate("1 + 1", timeout=10) == 2
+
+
 def test_huge_messages_pass(page: SyncPage) -> None:
     size = 8 * 1024 * 1024  # websockets' default limit is 1 MiB
     assert len(page.evaluate(f"'x'.repeat({size})")) == size
@@ -228,6 +260,28 @@ def test_sync_api_is_thread_safe(pool: SyncPool, site: LocalSite) -> None:
     assert not errors
 
 
+def test_handlers_added_and_removed_from_many_threads_are_all_counted(
+    page: SyncPage, site: LocalSite
+) -> None:
+    # Events are dropped undecoded by a connection-wide count of their listeners: a count
+    # changed off the loop thread lost updates, and events with handlers were dropped.
+    event = "Page.frameStartedLoading"  # one the package itself does not listen for
+    wanted = page._page.session.connection._wanted
+    before = wanted.get(event, 0)
+    seen: list[dict[str, Any]] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the GIL changes hands often: a race shows at once
+    try:
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            offs = list(threads.map(lambda _: page.on(event, seen.append), range(20_000)))
+            list(threads.map(lambda off: off(), offs[1:]))
+    finally:
+        sys.setswitchinterval(interval)
+    assert wanted[event] == before + 1
+    page.goto(site.url("/"))
+    assert len(seen) == 1
+
+
 # -- crashes and closed connections -------------------------------------------------------
 
 
@@ -256,6 +310,30 @@ def test_crash_fails_pending_commands_at_once_and_navigation_revives(
         page.evaluate("1")
     assert page.goto(site.url("/")).status == 200  # navigating a crashed tab revives it
     assert page.evaluate("2+2") == 4
+    pool.release_page(page, lease)
+
+
+def test_a_page_closed_from_outside_fails_its_waits_at_once(
+    pool: SyncPool, site: LocalSite, run: Any
+) -> None:
+    page, lease = pool.acquire_page()
+    core = lease.page
+
+    async def close_while_waiting() -> list[BaseException | dict[str, Any]]:
+        # Neither ever completes on its own: /never holds back the load event.
+        waiting = asyncio.ensure_future(core.session.wait_for("Page.loadEventFired"))
+        loading = asyncio.ensure_future(core.goto(site.url("/never")))
+        await asyncio.sleep(0.5)
+        await core.browser.session.send("Target.closeTarget", {"targetId": core.target_id})
+        both = asyncio.gather(waiting, loading, return_exceptions=True)
+        return await asyncio.wait_for(both, 5)  # far less than the 30 s timeouts
+
+    errors = run(close_while_waiting())
+    assert [type(e) for e in errors] == [TargetClosedError, TargetClosedError], errors
+    with pytest.raises(TargetClosedError, match=r"Page\.navigate: target detached"):
+        page.goto(site.url("/"))
+    with pytest.raises(TargetClosedError):
+        page.wait_for("Page.loadEventFired", timeout=5)
     pool.release_page(page, lease)
 
 
