@@ -99,6 +99,9 @@ class BrowserPool:
     def __init__(self, options: PoolOptions | None = None) -> None:
         self.options = options or PoolOptions()
         self._browsers: list[PooledBrowser] = []
+        # Out of the pool but not closed yet: kill_now must still find them when a
+        # close is interrupted (Ctrl-C) or the interpreter exits meanwhile.
+        self._closing: set[PooledBrowser] = set()
         self._launching: list[asyncio.Task[PooledBrowser]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -191,6 +194,7 @@ class BrowserPool:
 
     def _drop(self, pooled: PooledBrowser) -> None:
         """Take a browser out of the pool and clean it up in the background."""
+        self._closing.add(pooled)  # first: kill_now runs on another thread
         if pooled in self._browsers:
             self._browsers.remove(pooled)
             self._replaced += 1
@@ -204,6 +208,15 @@ class BrowserPool:
             pooled.spare.cancel()
         with contextlib.suppress(Exception):
             await pooled.browser.close()
+        self._closing.discard(pooled)  # not when cancelled: then kill_now finishes the job
+
+    def _retire(self, pooled: PooledBrowser) -> None:
+        """A browser failed its health check: closed now, or when the leases still on it
+        end (a stall that failed the check may pass; closing it would fail their tests)."""
+        if pooled.active > 0 and pooled.browser.is_alive():
+            pooled.retiring = True
+        else:
+            self._drop(pooled)
 
     async def _healthy(self, pooled: PooledBrowser) -> bool:
         if not pooled.browser.is_alive():
@@ -218,37 +231,54 @@ class BrowserPool:
             if self._closed:
                 raise PoolClosedError("the browser pool is closed")
             for pooled in list(self._browsers):
-                if not pooled.browser.is_alive():
+                if not pooled.browser.is_alive() or (pooled.retiring and pooled.active == 0):
                     self._drop(pooled)
             live = [b for b in self._browsers if not b.retiring]
             free = [b for b in live if b.active == 0]
             room = len(live) + len(self._launching) < self.options.size
             if free or (live and not room):
                 pooled = min(free or live, key=lambda b: b.active)
+                # A browser other leases are using is demonstrably alive: a stall of its
+                # busy main thread must not fail a check and close it under them.
+                check = pooled.active == 0
                 pooled.active += 1  # claimed in the same step as the choice
-                if await self._healthy(pooled):
+                try:
+                    healthy = not check or await self._healthy(pooled)
+                except BaseException:  # cancelled during the check: give the claim back
+                    pooled.active -= 1
+                    raise
+                if healthy:
                     return pooled
                 pooled.active -= 1
-                self._drop(pooled)
+                self._retire(pooled)
                 continue
             if room:
                 task = asyncio.get_running_loop().create_task(self._launch_into_pool())
                 self._launching.append(task)
+                # Not in the waiter's hands: every waiter may be cancelled mid-launch, and a
+                # finished task left in _launching would take a slot of the pool for good.
+                task.add_done_callback(self._launch_done)
             else:
                 task = self._launching[0]
-            try:
-                pooled = await asyncio.shield(task)
-            finally:
-                if task in self._launching and task.done():
-                    self._launching.remove(task)
+            pooled = await asyncio.shield(task)
             recorder.record("startup", pooled.browser.startup_ms)
             # Loop: the new browser is now in the pool and is picked like any other.
+
+    def _launch_done(self, task: asyncio.Task[PooledBrowser]) -> None:
+        if task in self._launching:
+            self._launching.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("browser launch failed", exc_info=task.exception())
 
     def _release_browser_slot(self, pooled: PooledBrowser) -> None:
         pooled.active -= 1
         pooled.leases += 1
         pooled.last_used = time.monotonic()
-        if pooled.active == 0 and pooled in self._browsers and self._should_recycle(pooled):
+        if (
+            pooled.active == 0
+            and pooled in self._browsers
+            and (pooled.retiring or self._should_recycle(pooled))
+        ):
             self._drop(pooled)
 
     def _should_recycle(self, pooled: PooledBrowser) -> bool:
@@ -321,6 +351,8 @@ class BrowserPool:
             page = pooled.idle_pages.pop()
             if not page.crashed and not page.closed:
                 return page
+            # Its context (and front tab) would outlive it, holding a front-tab slot.
+            self._spawn(self._discard_reset_page(pooled, page))
         if len(pooled.wiping) > pooled.waiting:
             # A page being wiped is ready in ~60 ms; a new one costs ~150 ms of browser CPU.
             # But each wipe serves one waiter: the others open pages of their own, or 50
@@ -336,6 +368,7 @@ class BrowserPool:
                 page = pooled.idle_pages.pop()
                 if not page.crashed and not page.closed:
                     return page
+                self._spawn(self._discard_reset_page(pooled, page))
         return await self._new_reset_page(pooled)
 
     async def _new_reset_page(self, pooled: PooledBrowser) -> Page:
@@ -454,7 +487,7 @@ class BrowserPool:
         """Last resort, synchronous and loop-free: SIGKILL every browser we launched and
         remove its temp root. For an interrupted :meth:`close` and for interpreter exit."""
         self._closed = True
-        for pooled in list(self._browsers):
+        for pooled in [*self._browsers, *self._closing]:
             process = pooled.browser.process
             if process is not None:
                 launcher.kill_now(process.pid, process.root)
@@ -466,6 +499,7 @@ class BrowserPool:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         self._launching.clear()
+        self._closing.update(self._browsers)  # first: kill_now runs on another thread
         browsers, self._browsers = self._browsers, []
         await asyncio.gather(*(self._close_pooled(b) for b in browsers), return_exceptions=True)
         while self._background:

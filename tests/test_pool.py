@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from pytest_cdp_accept import PoolOptions, UsageError
 from pytest_cdp_accept.metrics import MetricsRecorder
+from pytest_cdp_accept.pool import HEALTH_CHECK_AFTER, PooledBrowser
 from pytest_cdp_accept.site import LocalSite
 from pytest_cdp_accept.sync import SyncBrowser, SyncPage, SyncPool
 
@@ -352,3 +357,176 @@ def test_recycle_when_memory_passes_the_limit(fresh_pool: object, site: LocalSit
         pids.append(page.browser_pid)
         pool.release_page(page, lease)
     assert pids[0] != pids[1]
+
+
+# -- leases interrupted, browsers stalled ---------------------------------------------
+
+
+@contextmanager
+def stalled(pid: int | None) -> Iterator[None]:
+    """The browser stops answering (GC, swap, a starved CPU) until the block ends."""
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the timeout"
+        await asyncio.sleep(0.05)
+
+
+def test_a_lease_cancelled_during_a_launch_leaves_the_pool_its_size(fresh_pool: object) -> None:
+    pool = fresh_pool(size=2)  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> tuple[PooledBrowser, PooledBrowser]:
+        lease = asyncio.ensure_future(core.acquire_browser())
+        await asyncio.sleep(0.05)
+        launch = core._launching[0]
+        lease.cancel()
+        await asyncio.gather(lease, launch, return_exceptions=True)
+        await asyncio.sleep(0)
+        assert "launching=0" in repr(core)
+        first, second = await asyncio.gather(core.acquire_browser(), core.acquire_browser())
+        await core.release_browser(first)
+        await core.release_browser(second)
+        return first, second
+
+    first, second = pool._runner.run(scenario())
+    assert first is not second  # the second lease launched the pool's second browser
+
+
+def test_a_lease_cancelled_during_the_health_check_gives_its_claim_back(
+    fresh_pool: object,
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> PooledBrowser:
+        pooled = await core.acquire_browser()
+        await core.release_browser(pooled)
+        pooled.last_used -= 2 * HEALTH_CHECK_AFTER  # the next lease pays for a check
+        with stalled(pooled.browser.pid):
+            lease = asyncio.ensure_future(core.acquire_browser())
+            await asyncio.sleep(0.3)  # in the check, which the stall holds up
+            lease.cancel()
+            await asyncio.gather(lease, return_exceptions=True)
+        return pooled
+
+    pooled = pool._runner.run(scenario())
+    assert pooled.active == 0
+    assert "pages active=0" in repr(pool)
+
+
+def test_a_stalled_browser_in_use_is_not_checked_or_closed_under_its_lease(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> None:
+        first = await core.acquire_page()
+        await first.page.goto(site.url("/"))
+        first.owner.last_used -= 2 * HEALTH_CHECK_AFTER  # a long test
+        # Stalled past the 2 s health check, while the first test still runs.
+        with stalled(first.owner.browser.pid):
+            second = asyncio.ensure_future(core.acquire_page())
+            await asyncio.sleep(2.5)
+        second_lease = await second
+        assert second_lease.owner is first.owner
+        assert not first.owner.browser.closed
+        assert await first.page.evaluate("1 + 1") == 2
+        await core.release_page(first)
+        await core.release_page(second_lease)
+
+    pool._runner.run(scenario())
+
+
+def test_a_browser_failing_its_check_retires_once_the_leases_on_it_end(
+    fresh_pool: object,
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> None:
+        stale = await core.acquire_browser()
+        await core.release_browser(stale)
+        stale.last_used -= 2 * HEALTH_CHECK_AFTER
+        with stalled(stale.browser.pid):
+            checking = asyncio.ensure_future(core.acquire_browser())
+            await asyncio.sleep(0.2)
+            # Meanwhile a lease takes the browser being checked (size 1: the only one).
+            sharing = await core.acquire_browser()
+            assert sharing is stale
+            replacement = await checking  # the check failed: a new browser was launched
+        assert replacement is not stale
+        assert not stale.browser.closed  # still in use by `sharing`
+        assert await stale.browser.health_check()
+        await core.release_browser(sharing)
+        assert stale.browser not in core.browsers  # the last lease on it ended
+        await until(lambda: stale.browser.closed)
+        await core.release_browser(replacement)
+
+    pool._runner.run(scenario())
+
+
+def test_a_parked_page_that_crashed_is_disposed_with_its_context(
+    fresh_pool: object, site: LocalSite
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> None:
+        lease = await core.acquire_page()
+        await lease.page.goto(site.url("/"))
+        pooled = lease.owner
+        await core.release_page(lease)
+        await until(lambda: len(pooled.idle_pages) == 2)  # the wiped one and the prepared one
+        crashed = {page.context_id for page in pooled.idle_pages}
+        assert crashed & pooled.front_tabs  # the wiped page is behind a front tab
+        for page in pooled.idle_pages:
+            await page.crash()  # renderers die while parked (the OOM killer, ...)
+        lease = await core.acquire_page()
+        assert lease.page.context_id not in crashed
+        await core.release_page(lease)
+
+        async def contexts() -> set[str]:
+            reply = await pooled.browser.session.send("Target.getBrowserContexts")
+            return set(reply["browserContextIds"])
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while crashed & await contexts():
+            assert asyncio.get_running_loop().time() < deadline, "crashed contexts outlived them"
+            await asyncio.sleep(0.05)
+        assert not crashed & pooled.front_tabs
+
+    pool._runner.run(scenario())
+
+
+@pytest.mark.parametrize("delay", [0, 0.02])
+def test_an_interrupted_close_leaves_kill_now_every_browser(
+    fresh_pool: object, pool_root: Path, delay: float
+) -> None:
+    pool = fresh_pool()  # type: ignore[operator]
+    page, lease = pool.acquire_page()
+    pool.release_page(page, lease)
+    process = lease.owner.browser.process
+    assert process is not None
+
+    async def interrupted_close() -> None:
+        closing = asyncio.ensure_future(pool.pool.close())
+        await asyncio.sleep(delay)  # the browser's close has begun (or is about to)
+        closing.cancel()  # Ctrl-C: SyncPool.close cancels it, then calls kill_now
+        await asyncio.gather(closing, return_exceptions=True)
+
+    pool._runner.run(interrupted_close())
+    pool.pool.kill_now()
+    pool._runner.run(until(lambda: not processes_using(str(pool_root))))
+    assert not roots_in(pool_root)
+    # Reaped on the loop that started it, or its transport warns when collected.
+    pool._runner.run(asyncio.wait_for(process.proc.wait(), 10))
