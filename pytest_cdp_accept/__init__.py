@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load o
     from .metrics import MetricsRecorder
     from .pool import BrowserPool, PoolOptions
     from .site import LocalSite
-    from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
+    from .sync import AsyncPage, SyncBrowser, SyncBrowserView, SyncPage, SyncPool
 
 # Loaded on first attribute access (PEP 562): importing the plugin must not import the
 # engine (asyncio, websockets, ...), so a suite that never uses a browser starts as fast
@@ -60,6 +60,7 @@ _EXPORTS = {
     "PoolOptions": "pool",
     "ProtocolError": "errors",
     "SyncBrowser": "sync",
+    "SyncBrowserView": "sync",
     "SyncPage": "sync",
     "SyncPool": "sync",
     "TargetClosedError": "errors",
@@ -102,6 +103,7 @@ __all__ = [
     "PoolOptions",
     "ProtocolError",
     "SyncBrowser",
+    "SyncBrowserView",
     "SyncPage",
     "SyncPool",
     "TargetClosedError",

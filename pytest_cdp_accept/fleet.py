@@ -23,7 +23,7 @@ from .browser import Browser, Page
 from .errors import CDPAcceptError, UsageError
 from .metrics import NULL_RECORDER, Recorder
 from .pool import PoolOptions
-from .sync import LoopThread, SyncPage
+from .sync import LoopThread, SyncBrowserView, SyncPage
 
 T = TypeVar("T")
 
@@ -108,8 +108,9 @@ class SyncFleet:
         return f"<SyncFleet browsers={alive}/{len(self._fleet.browsers)} pages={pages}>"
 
     @property
-    def browsers(self) -> Sequence[Browser]:
-        return tuple(self._fleet.browsers)
+    def browsers(self) -> Sequence[SyncBrowserView]:
+        """The fleet's browsers, blocking API (pid, version, is_alive, memory, kill)."""
+        return tuple(SyncBrowserView(self._runner, b) for b in self._fleet.browsers)
 
     @property
     def startup_ms(self) -> float:

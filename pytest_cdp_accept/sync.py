@@ -166,25 +166,16 @@ class SyncPage(_Facade):
         self._offs.clear()
 
 
-class SyncBrowser(_Facade):
-    """A pooled browser, blocking API. ``cdp_browser`` gives one of these."""
+class SyncBrowserView(_Facade):
+    """A browser, blocking API: what it is and what it costs. ``cdp_fleet.browsers``
+    gives these; :class:`SyncBrowser` (``cdp_browser``) adds pages and closing."""
 
-    def __init__(self, runner: LoopThread, pool: BrowserPool, pooled: PooledBrowser) -> None:
+    def __init__(self, runner: LoopThread, browser: Browser) -> None:
         super().__init__(runner)
-        self._pool = pool
-        self._pooled = pooled
-        self._context_id: str | None = None
-        # Threads may open pages at once: the first creates the lease's context, the
-        # others wait for it (two contexts would leave one undisposed at release).
-        self._context_lock = asyncio.Lock()
-        self.on_new_page: Callable[[Page], None] | None = None
+        self._browser = browser
 
     def __repr__(self) -> str:
-        return repr(self._pooled.browser).replace("<Browser", "<SyncBrowser", 1)
-
-    @property
-    def _browser(self) -> Browser:
-        return self._pooled.browser
+        return repr(self._browser).replace("<Browser", f"<{type(self).__name__}", 1)
 
     @property
     def pid(self) -> int | None:
@@ -200,6 +191,27 @@ class SyncBrowser(_Facade):
 
     def is_alive(self) -> bool:
         return self._browser.is_alive()
+
+    def memory(self) -> MemoryInfo:
+        return self._runner.run(self._browser.memory())
+
+    def kill(self) -> None:
+        """SIGKILL the browser's main process (to test recovery)."""
+        self._runner.run(self._browser.kill())
+
+
+class SyncBrowser(SyncBrowserView):
+    """A pooled browser, blocking API. ``cdp_browser`` gives one of these."""
+
+    def __init__(self, runner: LoopThread, pool: BrowserPool, pooled: PooledBrowser) -> None:
+        super().__init__(runner, pooled.browser)
+        self._pool = pool
+        self._pooled = pooled
+        self._context_id: str | None = None
+        # Threads may open pages at once: the first creates the lease's context, the
+        # others wait for it (two contexts would leave one undisposed at release).
+        self._context_lock = asyncio.Lock()
+        self.on_new_page: Callable[[Page], None] | None = None
 
     def new_page(self) -> SyncPage:
         """Open a page; it is closed when this browser goes back to the pool.
@@ -218,9 +230,6 @@ class SyncBrowser(_Facade):
                 self._context_id = await self._browser.new_context()
         return await self._browser.new_page(self._context_id)
 
-    def memory(self) -> MemoryInfo:
-        return self._runner.run(self._browser.memory())
-
     def close(self) -> None:
         """Close this browser; the pool replaces it on the next lease."""
         self._runner.run(self._forget_and_close())
@@ -228,10 +237,6 @@ class SyncBrowser(_Facade):
     async def _forget_and_close(self) -> None:
         self._pool.forget(self._pooled)
         await self._browser.close()
-
-    def kill(self) -> None:
-        """SIGKILL the browser's main process (to test recovery)."""
-        self._runner.run(self._browser.kill())
 
 
 class SyncPool(_Facade):

@@ -217,6 +217,28 @@ def test_fleet_that_misses_its_time_limit_fails(pytester: pytest.Pytester, isola
     result.stdout.fnmatch_lines(["*✗ fleet.startup max < 1 ms: * ms (n=1)*"])
 
 
+def test_fleet_browsers_are_sync_and_a_killed_one_fails_the_health_check(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_concurrency(browsers=2, pages=2, within="120s")
+        def test_fleet(cdp_fleet):
+            first, second = cdp_fleet.browsers
+            assert second.memory().pss_mb > 10  # a figure, not a coroutine
+            assert first.is_alive() and first.pid != second.pid
+            first.kill()
+        """
+    )
+    result = run_pytest(pytester, "-W", "error")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*✗ fleet.browsers value >= 2: 1 (n=1)*", "*✗ fleet.pages value >= 2: 1 (n=1)*"]
+    )
+
+
 def test_fleet_without_its_marker_is_a_clear_error(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
