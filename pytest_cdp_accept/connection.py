@@ -249,10 +249,11 @@ class Connection:
                 # frame then waits on a full socket buffer for as long as the stall lasts.
                 return await _by(deadline, self._round_trip(method, msg_id, frame, fut))
             except asyncio.TimeoutError:
-                self._protocol.forget(msg_id)
                 raise CommandTimeoutError(method, timeout, COMMAND_TIMEOUT_SETTING) from None
             finally:
                 self._futures.pop(msg_id, None)
+                # Timed out or cancelled, nobody waits for its reply (a no-op once it came).
+                self._protocol.forget(msg_id)
         finally:
             self._slots.release()
 

@@ -28,6 +28,7 @@ from pytest_cdp_accept import (
     TargetClosedError,
     TargetCrashedError,
     UsageError,
+    launcher,
 )
 from pytest_cdp_accept.site import LocalSite
 from pytest_cdp_accept.sync import SyncPage, SyncPool
@@ -40,6 +41,30 @@ def page(pool: SyncPool) -> Any:
     page, lease = pool.acquire_page()
     yield page
     pool.release_page(page, lease)
+
+
+def test_a_cancelled_command_is_forgotten(run: Any) -> None:
+    # A command cancelled while waiting gets no reply anyone awaits: its bookkeeping
+    # must go with it, or every cancelled wait leaks an entry for the browser's life.
+    async def cancel_a_command_that_never_answers() -> tuple[int, int]:
+        browser = await Browser.launch(launcher.find_browser())
+        try:
+            page = await browser.new_page()
+            protocol = browser.connection._protocol
+            never = page.session.send(
+                "Runtime.evaluate", {"expression": "new Promise(() => {})", "awaitPromise": True}
+            )
+            task = asyncio.ensure_future(never)
+            await asyncio.sleep(0.2)
+            in_flight = protocol.pending_count
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return in_flight, protocol.pending_count
+        finally:
+            await browser.close()
+
+    assert run(cancel_a_command_that_never_answers()) == (1, 0)
 
 
 # -- navigation -----------------------------------------------------------------
