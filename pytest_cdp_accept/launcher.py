@@ -525,6 +525,9 @@ async def spawn(
     except OSError as exc:
         remove_root(root)
         raise LaunchError(f"could not start browser {executable}: {exc}") from exc
+    except BaseException:  # cancelled: asyncio has already killed and reaped the process
+        remove_root(root)
+        raise
     browser = BrowserProcess(executable, argv, root, proc)
     try:
         browser.ws_url = await asyncio.wait_for(_read_devtools_url(browser), timeout)
