@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from .browser import Browser, MemoryInfo, Navigation, Page, WaitUntil
-from .errors import UsageError
+from .errors import PoolClosedError, UsageError
 from .metrics import NULL_RECORDER, Recorder
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
 
@@ -45,6 +45,12 @@ class LoopThread:
             raise UsageError(
                 "the sync API was called from inside its own event loop; "
                 "use the async fixtures (cdp_async_page, ...) in asyncio code"
+            )
+        if self.loop.is_closed() or not self._thread.is_alive():
+            coro.close()
+            raise PoolClosedError(
+                "this page or browser belongs to a pool that is closed (its event loop "
+                "has stopped): keep using it only inside the test or fixture that got it"
             )
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 

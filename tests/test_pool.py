@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_cdp_accept import PoolOptions, UsageError
+from pytest_cdp_accept import PoolClosedError, PoolOptions, UsageError
 from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.pool import HEALTH_CHECK_AFTER, PooledBrowser
 from pytest_cdp_accept.site import LocalSite
@@ -157,6 +157,16 @@ def test_pages_opened_from_many_threads_share_the_lease_context_and_all_close(
     pool.close()  # waits for the background closes
     assert len(contexts) == 1, contexts
     assert all(page._page.closed for page in pages)
+
+
+def test_a_page_used_after_its_pool_closed_says_so(fresh_pool: object) -> None:
+    # It used to raise a bare RuntimeError('Event loop is closed') from asyncio.
+    pool = fresh_pool()  # type: ignore[operator]
+    page, lease = pool.acquire_page()
+    pool.release_page(page, lease)
+    pool.close()
+    with pytest.raises(PoolClosedError, match="belongs to a pool that is closed"):
+        page.evaluate("1 + 1")
 
 
 def test_recycle_after_n_leases(fresh_pool: object) -> None:
