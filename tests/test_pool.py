@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -167,6 +168,27 @@ def test_a_page_used_after_its_pool_closed_says_so(fresh_pool: object) -> None:
     pool.close()
     with pytest.raises(PoolClosedError, match="belongs to a pool that is closed"):
         page.evaluate("1 + 1")
+
+
+def test_a_burst_of_concurrent_leases_reuses_its_pages(fresh_pool: object, site: LocalSite) -> None:
+    # 30 threads taking turns: a page wiped while others wait for one goes to a waiter,
+    # not to the bin for being over the idle cap (which made the pool open ~55 pages).
+    pool = fresh_pool()  # type: ignore[operator]
+
+    def worker() -> None:
+        for _ in range(4):
+            page, lease = pool.acquire_page()
+            page.goto(site.url("/"))
+            pool.release_page(page, lease)
+
+    with ThreadPoolExecutor(max_workers=30) as threads:
+        list(threads.map(lambda _: worker(), range(30)))
+    assert pool.pool.stats.pages_opened <= 30 + 8
+    pooled = pool.pool._browsers[0]
+    deadline = time.monotonic() + 10
+    while pooled.wiping and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pooled.idle_pages) <= pool.pool.options.max_idle_pages  # the cap holds after
 
 
 def test_recycle_after_n_leases(fresh_pool: object) -> None:
