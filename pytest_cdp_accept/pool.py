@@ -346,13 +346,20 @@ class BrowserPool:
         pooled.idle_pages.append(page)
         return page
 
-    async def _take_reset_page(self, pooled: PooledBrowser) -> Page:
+    def _pop_idle_page(self, pooled: PooledBrowser) -> Page | None:
+        """The newest parked page still alive; dead ones on the way are disposed."""
         while pooled.idle_pages:
             page = pooled.idle_pages.pop()
             if not page.crashed and not page.closed:
                 return page
             # Its context (and front tab) would outlive it, holding a front-tab slot.
             self._spawn(self._discard_reset_page(pooled, page))
+        return None
+
+    async def _take_reset_page(self, pooled: PooledBrowser) -> Page:
+        page = self._pop_idle_page(pooled)
+        if page is not None:
+            return page
         if len(pooled.wiping) > pooled.waiting:
             # A page being wiped is ready in ~60 ms; a new one costs ~150 ms of browser CPU.
             # But each wipe serves one waiter: the others open pages of their own, or 50
@@ -364,11 +371,9 @@ class BrowserPool:
                     pooled.wiping.difference_update(done)
             finally:
                 pooled.waiting -= 1
-            while pooled.idle_pages:
-                page = pooled.idle_pages.pop()
-                if not page.crashed and not page.closed:
-                    return page
-                self._spawn(self._discard_reset_page(pooled, page))
+            page = self._pop_idle_page(pooled)
+            if page is not None:
+                return page
         return await self._new_reset_page(pooled)
 
     async def _new_reset_page(self, pooled: PooledBrowser) -> Page:
