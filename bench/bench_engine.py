@@ -41,11 +41,11 @@ from typing import Any
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
 
-from pytest_cdp_accept import launcher
-from pytest_cdp_accept.browser import Browser, Page
-from pytest_cdp_accept.pool import BrowserPool, PageLease, PoolOptions
+from pytest_cdp_accept.engine import launcher
+from pytest_cdp_accept.engine.browser import Browser, Page
+from pytest_cdp_accept.engine.pool import BrowserPool, PageLease, PoolOptions
+from pytest_cdp_accept.engine.sync import LoopThread, SyncPage
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import LoopThread, SyncPage
 
 EXECUTABLE = "/usr/bin/chromium"
 REQUIRED_SWITCHES = (

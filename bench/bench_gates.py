@@ -65,14 +65,14 @@ from bench_engine import (
 )
 from bench_engine import print_item as engine_print_item
 
-from pytest_cdp_accept import launcher
-from pytest_cdp_accept.browser import memory_of
-from pytest_cdp_accept.fleet import Fleet
+from pytest_cdp_accept.engine import launcher
+from pytest_cdp_accept.engine.browser import memory_of
+from pytest_cdp_accept.engine.fleet import Fleet
+from pytest_cdp_accept.engine.pool import PoolOptions
+from pytest_cdp_accept.engine.probe import pss_of
+from pytest_cdp_accept.engine.sync import LoopThread
 from pytest_cdp_accept.metrics import MetricsRecorder
-from pytest_cdp_accept.pool import PoolOptions
-from pytest_cdp_accept.probe import pss_of
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import LoopThread
 
 BROWSERS, PAGES = 10, 50
 SETTLE = 1.0  # seconds after the 50 gotos before PSS is read (both contenders)

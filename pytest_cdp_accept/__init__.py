@@ -11,7 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load on first use
-    from .browser import Browser, MemoryInfo, Navigation, Page
+    from .engine.browser import Browser, MemoryInfo, Navigation, Page
+    from .engine.pool import BrowserPool, PoolOptions
+    from .engine.sync import AsyncPage, SyncBrowser, SyncBrowserView, SyncPage, SyncPool
     from .errors import (
         BrowserNotFoundError,
         CDPAcceptError,
@@ -30,18 +32,16 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load o
         UsageError,
     )
     from .metrics import MetricsRecorder
-    from .pool import BrowserPool, PoolOptions
     from .site import LocalSite
-    from .sync import AsyncPage, SyncBrowser, SyncBrowserView, SyncPage, SyncPool
 
 # Loaded on first attribute access (PEP 562): importing the plugin must not import the
 # engine (asyncio, websockets, ...), so a suite that never uses a browser starts as fast
 # as without the plugin.
 _EXPORTS = {
-    "AsyncPage": "sync",
-    "Browser": "browser",
+    "AsyncPage": "engine.sync",
+    "Browser": "engine.browser",
     "BrowserNotFoundError": "errors",
-    "BrowserPool": "pool",
+    "BrowserPool": "engine.pool",
     "CDPAcceptError": "errors",
     "CommandError": "errors",
     "CommandTimeoutError": "errors",
@@ -50,19 +50,19 @@ _EXPORTS = {
     "HTTPStatusError": "errors",
     "LaunchError": "errors",
     "LocalSite": "site",
-    "MemoryInfo": "browser",
+    "MemoryInfo": "engine.browser",
     "MetricsRecorder": "metrics",
-    "Navigation": "browser",
+    "Navigation": "engine.browser",
     "NavigationError": "errors",
     "NavigationTimeoutError": "errors",
-    "Page": "browser",
+    "Page": "engine.browser",
     "PoolClosedError": "errors",
-    "PoolOptions": "pool",
+    "PoolOptions": "engine.pool",
     "ProtocolError": "errors",
-    "SyncBrowser": "sync",
-    "SyncBrowserView": "sync",
-    "SyncPage": "sync",
-    "SyncPool": "sync",
+    "SyncBrowser": "engine.sync",
+    "SyncBrowserView": "engine.sync",
+    "SyncPage": "engine.sync",
+    "SyncPool": "engine.sync",
     "TargetClosedError": "errors",
     "TargetCrashedError": "errors",
     "UsageError": "errors",

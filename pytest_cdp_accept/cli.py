@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, launcher
-from .browser import Browser
+from . import __version__
+from .engine import launcher
+from .engine.browser import Browser
 from .errors import LaunchError
 
 PROG = "cdp-accept"

@@ -4,6 +4,25 @@ The engine (pages, pools) knows only :class:`Recorder`: ``record(name,
 value)``. The plugin gives each test a :class:`MetricsRecorder` and points the
 engine at it while the test runs; the gate reads the samples afterwards. No
 CDP and no pytest here.
+
+Metric names (the same in markers, session gates, reports and JSON):
+
+=====================  ======================================================
+``startup``            each browser launch the test caused or waited for (ms)
+``page_open``          time to hand the test a ready page (ms)
+``navigation``         each ``goto`` of an ordinary test (ms); the loops under load
+                       record theirs as ``stress.navigation``, ``fleet.navigation``
+                       and ``recovery.navigation``
+``command``            each user ``evaluate`` / ``send`` round trip (ms)
+``memory.idle``        PSS of the test's browsers after the body settled (MB)
+``memory.peak``        highest PSS sampled while the body ran (MB)
+``memory.js_heap``     largest JS heap of the test's pages after the body (MB)
+``fleet.browsers``     browsers of ``cdp_fleet`` alive after the body
+``fleet.pages``        pages of ``cdp_fleet`` alive after the body
+``fleet.startup``      time to bring the whole fleet up (ms)
+``fleet.launch``       each of the fleet's parallel browser launches (ms)
+anything else          what the test records with ``cdp_metrics`` (latency, ms)
+=====================  ======================================================
 """
 
 from __future__ import annotations
@@ -27,6 +46,77 @@ class _NullRecorder:
 
 NULL_RECORDER: Recorder = _NullRecorder()
 """Records nothing: what the engine uses outside a test."""
+
+
+# -- the metric catalogue: one place for names, kinds and units -----------------------
+
+BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command")
+METRIC_KINDS: dict[str, str] = {
+    "memory.idle": "memory",
+    "memory.peak": "memory",
+    "memory.idle_rss": "memory",  # RSS: secondary figures, shared pages counted per process
+    "memory.peak_rss": "memory",
+    "memory.js_heap": "memory",
+    "fleet.browsers": "count",
+    "fleet.pages": "count",
+    "fleet.startup": "latency",
+    "stress.success": "rate",
+    "recovery.success": "rate",
+    "leaks.js_heap": "growth",
+    "leaks.dom_nodes": "growth",
+    "leaks.python": "memory",
+    "stress.run": "latency",
+    "recovery.time": "latency",
+}
+
+
+KIND_UNITS = {"latency": "ms", "memory": "MB", "count": "", "rate": "%", "growth": "KB/run"}
+METRIC_UNITS = {"leaks.dom_nodes": "/run"}
+
+
+def kind_of(metric: str) -> str:
+    """The kind of a metric; anything not listed is a latency in ms."""
+    return METRIC_KINDS.get(metric, "latency")
+
+
+def unit_of(metric: str) -> str:
+    """The unit samples of a metric are recorded in."""
+    return METRIC_UNITS.get(metric, KIND_UNITS[kind_of(metric)])
+
+
+# -- what a test asks to be measured under load (markers build these, loops run them) ----
+
+
+@dataclass(frozen=True)
+class FleetRequest:
+    browsers: int
+    pages: int
+    within_ms: float | None
+
+
+@dataclass(frozen=True)
+class StressRequest:
+    runs: int
+    concurrency: int
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class RecoveryRequest:
+    crashes: int
+    kind: str
+    within_ms: float
+
+
+@dataclass(frozen=True)
+class LeaksRequest:
+    runs: int
+    warmup: int
+    python: bool = False
+
+
+LoopRequest = StressRequest | RecoveryRequest | LeaksRequest
+"""A request that takes over the test body (stress, recovery or leaks)."""
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .engine.options import ISOLATION_MODES, Isolation, PoolOptions
 from .errors import CDPAcceptError
-from .gate import MARKER_HELP, MARKERS, GateSpec, judge, judge_test, session_gates, spec_for
+from .gate.markers import MARKER_HELP, MARKERS, GateSpec, judge, judge_test, session_gates, spec_for
+from .gate.report import Results
+from .gate.thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 from .metrics import MetricsRecorder
-from .options import ISOLATION_MODES, Isolation, PoolOptions
-from .report import Results
-from .thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 
 if TYPE_CHECKING:
     # The engine is imported where it is used (fixtures, hooks of tests that use it), so
     # installing the plugin costs nothing at start-up for suites that never use a browser.
-    from .fleet import SyncFleet
-    from .probe import TestProbe
+    from .engine.fleet import SyncFleet
+    from .engine.probe import TestProbe
+    from .engine.stability import PageHolder
+    from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
     from .site import AppURL, LocalSite
-    from .stability import PageHolder
-    from .sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
 
 PLUGIN_NAME = "cdp_accept_manager"
 
@@ -256,7 +256,7 @@ class CDPAccept:
     # -- the pool ---------------------------------------------------------------
 
     def pool(self, options: PoolOptions) -> SyncPool:
-        from .sync import SyncPool
+        from .engine.sync import SyncPool
 
         if self._pool is None:
             self._pool = SyncPool(options)
@@ -342,7 +342,7 @@ class CDPAccept:
         name = f"cdp_{spec.loop}"
         if inspect.iscoroutinefunction(pyfuncitem.obj):
             raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs a plain (sync) test")
-        from . import stability
+        from .engine import stability
 
         funcargs = pyfuncitem.funcargs
         holder = pyfuncitem.stash.get(HOLDER_KEY, None)
@@ -354,8 +354,10 @@ class CDPAccept:
             return pyfuncitem.obj(**{**kwargs, "cdp_page": page})
 
         recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
+        request = spec.loop_request
+        assert request is not None  # spec.loop is set
         detail = stability.run_loop(
-            spec, body, holder, recorder, self._progress(pyfuncitem), self.factor
+            request, body, holder, recorder, self._progress(pyfuncitem), self.factor
         )
         pyfuncitem.stash[DETAIL_KEY] = detail
         return True
@@ -433,11 +435,11 @@ class CDPAccept:
             if option == "cdp_json":
                 path.write_text(json.dumps(report, indent=1))
             elif option == "cdp_html":
-                from .html_report import write_html
+                from .gate.html_report import write_html
 
                 write_html(report, path)
             else:
-                from .benchmark_export import write_pytest_benchmark
+                from .gate.benchmark_export import write_pytest_benchmark
 
                 write_pytest_benchmark(report, path)
             self.notes.append(f"{option.removeprefix('cdp_').replace('_', ' ')} report: {path}")
@@ -449,7 +451,7 @@ class CDPAccept:
         compare_name: str | None,
         save_name: str | None,
     ) -> None:
-        from .baseline import BaselineStore, compare, missing_baseline_message
+        from .gate.baseline import BaselineStore, compare, missing_baseline_message
 
         folder = _setting(self.config, "cdp_baseline_dir") or self.config.rootpath / BASELINE_DIR
         store = BaselineStore(Path(folder))
@@ -514,7 +516,7 @@ BASELINE_DIR = ".cdp-accept/baselines"
 
 
 def _parse_fail_rules(rules: list[str]) -> list[Any]:
-    from .baseline import parse_fail_rules
+    from .gate.baseline import parse_fail_rules
 
     return parse_fail_rules(rules)
 
@@ -547,7 +549,7 @@ def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> Iter
 @pytest.fixture
 def cdp_metrics(request: pytest.FixtureRequest) -> Iterator[MetricsRecorder]:
     """This test's recorder: ``timer(name)``, ``record(name, value)``, ``samples(name)``."""
-    from .probe import TestProbe
+    from .engine.probe import TestProbe
 
     recorder = MetricsRecorder()
     request.node.stash[PROBE_KEY] = TestProbe(recorder)
@@ -576,7 +578,7 @@ def cdp_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
-    from . import stability
+    from .engine import stability
 
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
     _probe(request).use(page._runner, lease.page.browser, lease.page)
@@ -593,7 +595,7 @@ def cdp_async_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[AsyncPage]:
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
-    from .sync import AsyncPage
+    from .engine.sync import AsyncPage
 
     page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
     _probe(request).use(page._runner, lease.page.browser, lease.page)
@@ -632,7 +634,7 @@ def cdp_fleet(
             f"{request.node.nodeid}: cdp_fleet needs @pytest.mark.cdp_concurrency(browsers=N, "
             "pages=M)"
         )
-    from .fleet import Fleet, SyncFleet
+    from .engine.fleet import Fleet, SyncFleet
 
     runner = cdp_pool._runner
     fleet = Fleet(cdp_pool_options, cdp_metrics)

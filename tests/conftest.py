@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 
-from pytest_cdp_accept import launcher
-from pytest_cdp_accept.pool import PoolOptions
+from pytest_cdp_accept.engine import launcher
+from pytest_cdp_accept.engine.pool import PoolOptions
+from pytest_cdp_accept.engine.sync import SyncPool
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import SyncPool
 
 T = TypeVar("T")
 

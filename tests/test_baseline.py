@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_cdp_accept.baseline import (
+from pytest_cdp_accept.errors import UsageError
+from pytest_cdp_accept.gate.baseline import (
     BASELINE_SCHEMA,
     BaselineStore,
     Comparison,
@@ -25,8 +26,7 @@ from pytest_cdp_accept.baseline import (
     parse_fail_rule,
     parse_fail_rules,
 )
-from pytest_cdp_accept.errors import UsageError
-from pytest_cdp_accept.report import Results, SampleRecord
+from pytest_cdp_accept.gate.report import Results, SampleRecord
 
 # --------------------------------------------------------------------------- helpers
 

@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from pytest_cdp_accept.benchmark_export import (
+from pytest_cdp_accept.errors import UsageError
+from pytest_cdp_accept.gate.benchmark_export import (
     benchmark_stats,
     machine_id,
     next_storage_path,
     to_pytest_benchmark,
     write_pytest_benchmark,
 )
-from pytest_cdp_accept.errors import UsageError
-from pytest_cdp_accept.report import Results, SampleRecord
+from pytest_cdp_accept.gate.report import Results, SampleRecord
 
 HAVE_PYTEST_BENCHMARK = importlib.util.find_spec("pytest_benchmark") is not None
 needs_pytest_benchmark = pytest.mark.skipif(

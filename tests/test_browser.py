@@ -28,10 +28,10 @@ from pytest_cdp_accept import (
     TargetClosedError,
     TargetCrashedError,
     UsageError,
-    launcher,
 )
+from pytest_cdp_accept.engine import launcher
+from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import SyncPage, SyncPool
 
 from .conftest import free_port, processes_using, roots_in
 
@@ -455,7 +455,8 @@ def test_browser_that_hangs_at_start_times_out_and_is_killed(
 def test_missing_browser_names_what_was_searched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_cdp_accept import BrowserNotFoundError, launcher
+    from pytest_cdp_accept import BrowserNotFoundError
+    from pytest_cdp_accept.engine import launcher
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -473,7 +474,7 @@ def test_missing_browser_names_what_was_searched(
 def test_explicit_browser_that_does_not_exist_is_an_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pytest_cdp_accept import launcher
+    from pytest_cdp_accept.engine import launcher
 
     with pytest.raises(LaunchError, match=r"/no/such/chrome.*does not exist"):
         launcher.find_browser("/no/such/chrome")
@@ -483,7 +484,7 @@ def test_explicit_browser_that_does_not_exist_is_an_error(
 
 
 def test_feature_switches_are_merged() -> None:
-    from pytest_cdp_accept import launcher
+    from pytest_cdp_accept.engine import launcher
 
     args = launcher.default_args(["--disable-features=Foo", "--enable-features=RenderDocument"])
     disables = [a for a in args if a.startswith("--disable-features=")]
@@ -500,7 +501,7 @@ def test_feature_switches_are_merged() -> None:
 
 
 def test_remote_endpoint_is_used_and_not_killed(remote_browser: Any, site: LocalSite) -> None:
-    from pytest_cdp_accept.pool import PoolOptions
+    from pytest_cdp_accept.engine.pool import PoolOptions
 
     proc, endpoint = remote_browser
     with SyncPool(PoolOptions(endpoints=(endpoint,))) as remote_pool:

@@ -14,8 +14,9 @@ from typing import Any, NoReturn
 import psutil
 import pytest
 
-from pytest_cdp_accept import __version__, launcher
+from pytest_cdp_accept import __version__
 from pytest_cdp_accept.cli import main
+from pytest_cdp_accept.engine import launcher
 
 
 def _own_roots() -> list[str]:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from pytest_cdp_accept.gate import judge, session_gates, spec_for
+from pytest_cdp_accept.gate.markers import judge, session_gates, spec_for
+from pytest_cdp_accept.gate.report import SCHEMA, Results
+from pytest_cdp_accept.gate.thresholds import ThresholdSyntaxError
 from pytest_cdp_accept.metrics import MetricsRecorder
-from pytest_cdp_accept.report import SCHEMA, Results
-from pytest_cdp_accept.thresholds import ThresholdSyntaxError
 
 
 def spec(name: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]

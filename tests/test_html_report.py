@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from pytest_cdp_accept.html_report import MAX_DOTS, MAX_POINTS, render_html, write_html
+from pytest_cdp_accept.engine.sync import SyncPool
+from pytest_cdp_accept.gate.html_report import MAX_DOTS, MAX_POINTS, render_html, write_html
+from pytest_cdp_accept.gate.report import SCHEMA, Results
+from pytest_cdp_accept.gate.thresholds import compute_stat, format_value
 from pytest_cdp_accept.metrics import Sample
-from pytest_cdp_accept.report import SCHEMA, Results
-from pytest_cdp_accept.sync import SyncPool
-from pytest_cdp_accept.thresholds import compute_stat, format_value
 
 NASTY = "tests/t.py::test_x[<script>alert(\"x\")</script>&amp;'q']"
 T0 = 1_790_000_000.0

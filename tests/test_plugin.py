@@ -327,8 +327,8 @@ def test_importing_the_plugin_does_not_import_the_engine() -> None:
     """Start-up stays cheap for suites that never use a browser (measured: ~290 ms -> ~35 ms)."""
     code = (
         "import sys, pytest, pytest_cdp_accept.plugin\n"
-        "heavy = [m for m in ('pytest_cdp_accept.browser', 'pytest_cdp_accept.sync', "
-        "'websockets', 'asyncio', 'http.server', 'pytest_cdp_accept.html_report') "
+        "heavy = [m for m in ('pytest_cdp_accept.engine.browser', 'pytest_cdp_accept.engine.sync', "
+        "'websockets', 'asyncio', 'http.server', 'pytest_cdp_accept.gate.html_report') "
         "if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from pytest_cdp_accept import PoolClosedError, PoolOptions, UsageError
+from pytest_cdp_accept.engine.pool import HEALTH_CHECK_AFTER, PooledBrowser
+from pytest_cdp_accept.engine.sync import SyncBrowser, SyncPage, SyncPool
 from pytest_cdp_accept.metrics import MetricsRecorder
-from pytest_cdp_accept.pool import HEALTH_CHECK_AFTER, PooledBrowser
 from pytest_cdp_accept.site import LocalSite
-from pytest_cdp_accept.sync import SyncBrowser, SyncPage, SyncPool
 
 from .conftest import processes_using, roots_in
 
@@ -341,7 +341,7 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
 def test_a_transient_launch_failure_is_retried(
     fresh_pool: object, short_tmp_path: Path, site: LocalSite
 ) -> None:
-    from pytest_cdp_accept import launcher
+    from pytest_cdp_accept.engine import launcher
 
     marker = short_tmp_path / "failed-once"
     script = short_tmp_path / "flaky-browser"
@@ -363,7 +363,7 @@ def test_a_dead_endpoint_trips_the_breaker_and_fails_fast(fresh_pool: object) ->
     import time
 
     from pytest_cdp_accept import LaunchError
-    from pytest_cdp_accept.resilience import CircuitOpenError
+    from pytest_cdp_accept.engine.resilience import CircuitOpenError
 
     from .conftest import free_port
 

@@ -11,19 +11,19 @@ from typing import Any
 
 import pytest
 
+from pytest_cdp_accept.engine.protocol import (
+    BROWSER_SESSION,
+    CDPProtocol,
+    Event,
+    Reply,
+    SessionEnded,
+)
 from pytest_cdp_accept.errors import (
     CDPAcceptError,
     CommandError,
     ProtocolError,
     TargetClosedError,
     TargetCrashedError,
-)
-from pytest_cdp_accept.protocol import (
-    BROWSER_SESSION,
-    CDPProtocol,
-    Event,
-    Reply,
-    SessionEnded,
 )
 
 # --------------------------------------------------------------------------- helpers

@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from pytest_cdp_accept.errors import (
-    CDPAcceptError,
-    CommandError,
-    ConnectionClosedError,
-    LaunchError,
-    UsageError,
-)
-from pytest_cdp_accept.resilience import (
+from pytest_cdp_accept.engine.resilience import (
     BreakerBoard,
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,
     is_test_outcome,
     retry,
+)
+from pytest_cdp_accept.errors import (
+    CDPAcceptError,
+    CommandError,
+    ConnectionClosedError,
+    LaunchError,
+    UsageError,
 )
 
 

@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from pytest_cdp_accept.errors import UsageError
-from pytest_cdp_accept.thresholds import (
+from pytest_cdp_accept.gate.thresholds import (
     ACCEPTANCE_PRESET,
     KINDS,
     MIN_SAMPLES,

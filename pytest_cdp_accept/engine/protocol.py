@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CommandError, ProtocolError, TargetClosedError, TargetCrashedError
+from ..errors import CommandError, ProtocolError, TargetClosedError, TargetCrashedError
 
 BROWSER_SESSION = ""
 """The session id of the browser-level session (messages without ``sessionId``)."""

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from ..errors import CDPAcceptError, UsageError
+from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page
-from .errors import CDPAcceptError, UsageError
-from .metrics import NULL_RECORDER, Recorder
-from .pool import PoolOptions
+from .pool import PoolOptions, launch_with
 from .sync import LoopThread, SyncBrowserView, SyncPage
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class Fleet:
         async def bring_up(index: int) -> None:
             # Each browser opens its pages as soon as it is up: on a few cores the
             # launches and the page openings of different browsers fill each other's gaps.
-            browser = await Browser.launch_with(self.options, executable)
+            browser = await launch_with(self.options, executable)
             self.browsers.append(browser)  # closed by close() whatever happens next
             # Ten launches at once on a few cores are not "a browser startup": kept apart.
             self.recorder.record("fleet.launch", browser.startup_ms)

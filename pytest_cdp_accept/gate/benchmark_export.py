@@ -35,9 +35,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+from ..metrics import kind_of
 from .baseline import git_state
-from .errors import UsageError
-from .gate import kind_of
 
 __all__ = [
     "SOURCE",

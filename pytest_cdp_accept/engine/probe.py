@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Iterable
 
+from ..errors import CDPAcceptError
+from ..metrics import MetricsRecorder
 from .browser import Browser, MemoryInfo, Page, memory_of
-from .errors import CDPAcceptError
 from .fleet import Fleet
-from .metrics import MetricsRecorder
 from .sync import LoopThread
 
 PEAK_INTERVAL = 0.1  # seconds between PSS samples while the body runs

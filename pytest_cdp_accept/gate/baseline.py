@@ -39,8 +39,8 @@ from typing import Any, TypeGuard
 
 import psutil
 
-from .errors import UsageError
-from .gate import BUILTIN_LATENCY, METRIC_KINDS, kind_of, unit_of
+from ..errors import UsageError
+from ..metrics import BUILTIN_LATENCY, METRIC_KINDS, kind_of, unit_of
 from .thresholds import format_value
 
 __all__ = [

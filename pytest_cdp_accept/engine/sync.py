@@ -16,9 +16,9 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from ..errors import PoolClosedError, UsageError
+from ..metrics import NULL_RECORDER, Recorder
 from .browser import Browser, MemoryInfo, Navigation, Page, WaitUntil
-from .errors import PoolClosedError, UsageError
-from .metrics import NULL_RECORDER, Recorder
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
 
 T = TypeVar("T")

@@ -38,7 +38,7 @@ from typing import Any
 
 import psutil
 
-from .errors import BrowserNotFoundError, LaunchError
+from ..errors import BrowserNotFoundError, LaunchError
 
 ROOT_PREFIX = "cdp-accept-"
 OWNER_FILE = "owner"

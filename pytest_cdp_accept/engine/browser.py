@@ -22,9 +22,7 @@ from typing import Any, Literal
 
 import psutil
 
-from . import launcher
-from .connection import CDPSession, Connection
-from .errors import (
+from ..errors import (
     CDPAcceptError,
     CommandError,
     CommandTimeoutError,
@@ -37,8 +35,10 @@ from .errors import (
     TargetCrashedError,
     UsageError,
 )
-from .metrics import NULL_RECORDER, Recorder
-from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT, PoolOptions
+from ..metrics import NULL_RECORDER, Recorder
+from . import launcher
+from .connection import CDPSession, Connection
+from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -570,17 +570,6 @@ class Browser:
             raise
         browser.startup_ms = (time.perf_counter() - start) * 1000.0
         return browser
-
-    @classmethod
-    async def launch_with(cls, options: PoolOptions, executable: str) -> Browser:
-        """:meth:`launch` with the switches and timeouts of ``options``."""
-        return await cls.launch(
-            executable,
-            args=options.args,
-            launch_timeout=options.launch_timeout,
-            command_timeout=options.command_timeout,
-            navigation_timeout=options.navigation_timeout,
-        )
 
     @classmethod
     async def connect(

@@ -29,9 +29,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .errors import CDPAcceptError, UsageError
-from .gate import GateSpec
-from .metrics import MetricsRecorder
+from ..errors import CDPAcceptError, UsageError
+from ..metrics import (
+    LeaksRequest,
+    LoopRequest,
+    MetricsRecorder,
+    RecoveryRequest,
+    StressRequest,
+)
 from .pool import PageLease
 from .sync import SyncPage, SyncPool
 
@@ -401,59 +406,63 @@ def run_leaks(
 
 
 def run_loop(
-    spec: GateSpec,
+    request: LoopRequest,
     body: Body,
     holder: PageHolder,
     recorder: MetricsRecorder,
     progress: Progress | None = None,
     factor: float = 1.0,
 ) -> list[str]:
-    """Run the loop the spec asks for; return the lines that explain its outcome.
+    """Run the loop the request asks for; return the lines that explain its outcome.
 
     ``factor`` (``--cdp-threshold-factor``) scales the recovery time limit, as it
     scales every other time threshold.
     """
-    if spec.stress is not None:
+    if isinstance(request, StressRequest):
         outcomes = run_stress(
             body,
             holder.pool,
             recorder,
-            runs=spec.stress.runs,
-            concurrency=spec.stress.concurrency,
-            duration=spec.stress.duration_s,
+            runs=request.runs,
+            concurrency=request.concurrency,
+            duration=request.duration_s,
             progress=progress,
         )
         return outcomes.describe("stress")
-    if spec.recovery is not None:
+    if isinstance(request, RecoveryRequest):
         outcomes, runs = run_recovery(
             body,
             holder,
             recorder,
-            crashes=spec.recovery.crashes,
-            kind=spec.recovery.kind,
-            within_ms=spec.recovery.within_ms * factor,
+            crashes=request.crashes,
+            kind=request.kind,
+            within_ms=request.within_ms * factor,
             progress=progress,
         )
         faults = ", ".join(f"{r.kind} {r.ms:.0f} ms{'' if r.ok else ' ✗'}" for r in runs)
         return [*outcomes.describe("recovery"), f"faults: {faults}"]
-    if spec.leaks is not None:
-        series = run_leaks(
+    return _describe_leaks(
+        request,
+        run_leaks(
             body,
             holder.page,
             recorder,
-            runs=spec.leaks.runs,
-            warmup=spec.leaks.warmup,
-            python=spec.leaks.python,
+            runs=request.runs,
+            warmup=request.warmup,
+            python=request.python,
             progress=progress,
-        )
-        lines = [
-            f"leaks: {spec.leaks.runs} runs, the first {spec.leaks.warmup} left out of the slope",
-            "  JS heap after GC (KB): " + ", ".join(f"{v:.0f}" for v in series.js_heap_kb),
-            "  DOM nodes: " + ", ".join(f"{v:.0f}" for v in series.dom_nodes),
-            "  JS event listeners: " + ", ".join(f"{v:.0f}" for v in series.listeners),
-        ]
-        if series.python_kb is not None:
-            lines.append(f"  Python: {series.python_kb:.1f} KB still alive after the runs")
-            lines += [f"    {entry}" for entry in series.python_top]
-        return lines
-    return []
+        ),
+    )
+
+
+def _describe_leaks(request: LeaksRequest, series: LeakSeries) -> list[str]:
+    lines = [
+        f"leaks: {request.runs} runs, the first {request.warmup} left out of the slope",
+        "  JS heap after GC (KB): " + ", ".join(f"{v:.0f}" for v in series.js_heap_kb),
+        "  DOM nodes: " + ", ".join(f"{v:.0f}" for v in series.dom_nodes),
+        "  JS event listeners: " + ", ".join(f"{v:.0f}" for v in series.listeners),
+    ]
+    if series.python_kb is not None:
+        lines.append(f"  Python: {series.python_kb:.1f} KB still alive after the runs")
+        lines += [f"    {entry}" for entry in series.python_top]
+    return lines

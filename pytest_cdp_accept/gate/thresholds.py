@@ -110,7 +110,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeAlias
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = [
     "ACCEPTANCE_PRESET",

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ..errors import CDPAcceptError, PoolClosedError, UsageError
+from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page, memory_of
-from .errors import CDPAcceptError, PoolClosedError, UsageError
-from .metrics import NULL_RECORDER, Recorder
 from .options import ISOLATION_MODES as ISOLATION_MODES
 from .options import Isolation as Isolation
 from .options import PoolOptions as PoolOptions
@@ -48,6 +48,17 @@ from .resilience import BreakerBoard, RetryPolicy, retry
 log = logging.getLogger("pytest_cdp_accept")
 
 HEALTH_CHECK_AFTER = 5.0  # seconds unused before a lease pays for a CDP round trip
+
+
+async def launch_with(options: PoolOptions, executable: str) -> Browser:
+    """:meth:`Browser.launch` with the switches and timeouts of ``options``."""
+    return await Browser.launch(
+        executable,
+        args=options.args,
+        launch_timeout=options.launch_timeout,
+        command_timeout=options.command_timeout,
+        navigation_timeout=options.navigation_timeout,
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ class BrowserPool:
             if self._executable is None:
                 self._executable = launcher.find_browser(opts.executable)
             key = self._executable
-            start = partial(Browser.launch_with, opts, key)
+            start = partial(launch_with, opts, key)
         policy = RetryPolicy(attempts=opts.launch_attempts, base=0.2, cap=2.0)
         browser = await self._breakers.get(key).call(
             lambda: retry(start, policy, on_retry=_log_retry)

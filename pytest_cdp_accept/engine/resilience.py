@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from .errors import ConnectionClosedError, LaunchError, UsageError
+from ..errors import ConnectionClosedError, LaunchError, UsageError
 
 log = logging.getLogger("pytest_cdp_accept")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import UsageError
+from ..errors import UsageError
 
 Isolation = Literal["reset", "context"]
 ISOLATION_MODES = ("reset", "context")

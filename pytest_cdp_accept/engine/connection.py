@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from .errors import (
+from ..errors import (
     CommandTimeoutError,
     ConnectionClosedError,
     LaunchError,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .gate import BUILTIN_LATENCY, kind_of, unit_of
+from ..metrics import BUILTIN_LATENCY, kind_of, unit_of
 from .thresholds import format_value
 
 MAX_POINTS = 5000

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .gate import kind_of, unit_of
-from .metrics import Sample
+from ..metrics import Sample, kind_of, unit_of
 from .thresholds import Verdict, compute_stat, format_value
 
 SCHEMA = "pytest-cdp-accept/1"
