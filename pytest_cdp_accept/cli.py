@@ -265,7 +265,7 @@ def _stale_roots() -> list[Path]:
             if not entry.name.startswith(launcher.ROOT_PREFIX):
                 continue
             root = Path(entry.path)
-            if entry.is_dir(follow_symlinks=False) and not launcher._owner_alive(root):
+            if entry.is_dir(follow_symlinks=False) and not launcher.owner_alive(root):
                 stale.append(root)
     return stale
 

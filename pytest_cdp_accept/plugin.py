@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     # installing the plugin costs nothing at start-up for suites that never use a browser.
     from .engine.fleet import SyncFleet
     from .engine.probe import TestProbe
-    from .engine.stability import PageHolder
     from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
     from .site import AppURL, LocalSite
 
@@ -345,9 +344,12 @@ class CDPAccept:
         from .engine import stability
 
         funcargs = pyfuncitem.funcargs
-        holder = pyfuncitem.stash.get(HOLDER_KEY, None)
-        if holder is None:
+        page = pyfuncitem.stash.get(PAGE_KEY, None)
+        if page is None:
             raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs the cdp_page fixture")
+        pool: SyncPool = funcargs["cdp_pool"]  # type: ignore[assignment]  # cdp_page's own
+        # The test function's own arguments, as pytest's pytest_pyfunc_call picks them:
+        # pytest has no public spelling of this list (pytest-asyncio reads it the same way).
         kwargs = {arg: funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
 
         def body(page: SyncPage) -> object:
@@ -357,7 +359,7 @@ class CDPAccept:
         request = spec.loop_request
         assert request is not None  # spec.loop is set
         detail = stability.run_loop(
-            request, body, holder, recorder, self._progress(pyfuncitem), self.factor
+            request, body, pool, page, recorder, self._progress(pyfuncitem), self.factor
         )
         pyfuncitem.stash[DETAIL_KEY] = detail
         return True
@@ -503,7 +505,7 @@ class CDPAccept:
 
 
 GATE_KEY = pytest.StashKey[GateSpec]()
-HOLDER_KEY: pytest.StashKey[PageHolder] = pytest.StashKey()
+PAGE_KEY: pytest.StashKey[SyncPage] = pytest.StashKey()
 DETAIL_KEY = pytest.StashKey[list[str]]()
 PROBE_KEY: pytest.StashKey[TestProbe] = pytest.StashKey()
 MARKER_ERROR_KEY: pytest.StashKey[str] = pytest.StashKey()
@@ -578,16 +580,13 @@ def cdp_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
-    from .engine import stability
-
-    page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
-    _probe(request).use(page._runner, lease.page.browser, lease.page)
-    holder = stability.PageHolder(cdp_pool, page, lease)
-    request.node.stash[HOLDER_KEY] = holder  # recovery may move the page to a new browser
+    page = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    _probe(request).use(page.runner, page.core.browser, page.core)
+    request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
         yield page
     finally:
-        cdp_pool.release_page(holder.page, holder.lease)
+        cdp_pool.release_page(page)
 
 
 @pytest.fixture
@@ -597,12 +596,12 @@ def cdp_async_page(
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
     from .engine.sync import AsyncPage
 
-    page, lease = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
-    _probe(request).use(page._runner, lease.page.browser, lease.page)
+    page = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    _probe(request).use(page.runner, page.core.browser, page.core)
     try:
-        yield AsyncPage(page._runner, lease.page)
+        yield AsyncPage(page.runner, page.core)
     finally:
-        cdp_pool.release_page(page, lease)
+        cdp_pool.release_page(page)
 
 
 @pytest.fixture
@@ -612,8 +611,8 @@ def cdp_browser(
     """A browser leased from the pool; pages it opens close at teardown; replaced if it died."""
     browser = cdp_pool.acquire_browser(cdp_metrics)
     probe = _probe(request)
-    probe.use(browser._runner, browser._browser)
-    browser.on_new_page = lambda page: probe.use(browser._runner, page.browser, page)
+    probe.use(browser.runner, browser.core)
+    browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
     try:
         yield browser
     finally:
@@ -636,7 +635,7 @@ def cdp_fleet(
         )
     from .engine.fleet import Fleet, SyncFleet
 
-    runner = cdp_pool._runner
+    runner = cdp_pool.runner
     fleet = Fleet(cdp_pool_options, cdp_metrics)
     probe = _probe(request)
     try:

@@ -113,7 +113,7 @@ def run(pool: SyncPool) -> Any:
     """Run a coroutine on the pool's loop (for tests of the async core)."""
 
     def runner(coro: Coroutine[Any, Any, T]) -> T:
-        return pool._runner.run(coro)
+        return pool.runner.run(coro)
 
     return runner
 

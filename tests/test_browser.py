@@ -38,9 +38,9 @@ from .conftest import free_port, processes_using, roots_in
 
 @pytest.fixture
 def page(pool: SyncPool) -> Any:
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     yield page
-    pool.release_page(page, lease)
+    pool.release_page(page)
 
 
 def test_a_cancelled_command_is_forgotten(run: Any) -> None:
@@ -83,7 +83,7 @@ def test_goto_reports_status_url_elapsed_and_timing(page: SyncPage, site: LocalS
 def test_events_nobody_listens_for_are_dropped_until_someone_does(
     page: SyncPage, site: LocalSite
 ) -> None:
-    connection = page._page.session.connection
+    connection = page.core.session.connection
     before = connection.skipped
     page.goto(site.url("/"))
     assert connection.skipped > before  # e.g. Network.dataReceived, the ExtraInfo events
@@ -218,7 +218,7 @@ def test_command_timeout_names_method_and_setting(page: SyncPage) -> None:
 
 
 def test_command_timeout_covers_writing_the_command(page: SyncPage, run: Any) -> None:
-    core = page._page
+    core = page.core
     pid = page.browser_pid
     assert pid is not None
 
@@ -264,7 +264,7 @@ def test_events_on_and_wait_for(page: SyncPage, site: LocalSite) -> None:
 
 
 def test_sync_api_is_thread_safe(pool: SyncPool, site: LocalSite) -> None:
-    leases = [pool.acquire_page() for _ in range(4)]
+    pages = [pool.acquire_page() for _ in range(4)]
     errors: list[BaseException] = []
 
     def work(page: SyncPage, n: int) -> None:
@@ -275,13 +275,13 @@ def test_sync_api_is_thread_safe(pool: SyncPool, site: LocalSite) -> None:
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(p, n)) for n, (p, _) in enumerate(leases)]
+    threads = [threading.Thread(target=work, args=(p, n)) for n, p in enumerate(pages)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    for page, lease in leases:
-        pool.release_page(page, lease)
+    for page in pages:
+        pool.release_page(page)
     assert not errors
 
 
@@ -291,7 +291,7 @@ def test_handlers_added_and_removed_from_many_threads_are_all_counted(
     # Events are dropped undecoded by a connection-wide count of their listeners: a count
     # changed off the loop thread lost updates, and events with handlers were dropped.
     event = "Page.frameStartedLoading"  # one the package itself does not listen for
-    wanted = page._page.session.connection._wanted
+    wanted = page.core.session.connection._wanted
     before = wanted.get(event, 0)
     seen: list[dict[str, Any]] = []
     interval = sys.getswitchinterval()
@@ -313,8 +313,8 @@ def test_handlers_added_and_removed_from_many_threads_are_all_counted(
 def test_crash_fails_pending_commands_at_once_and_navigation_revives(
     pool: SyncPool, site: LocalSite, run: Any
 ) -> None:
-    page, lease = pool.acquire_page()
-    core = lease.page
+    page = pool.acquire_page()
+    core = page.core
     page.goto(site.url("/"))
 
     async def crash_while_pending() -> BaseException | None:
@@ -335,14 +335,14 @@ def test_crash_fails_pending_commands_at_once_and_navigation_revives(
         page.evaluate("1")
     assert page.goto(site.url("/")).status == 200  # navigating a crashed tab revives it
     assert page.evaluate("2+2") == 4
-    pool.release_page(page, lease)
+    pool.release_page(page)
 
 
 def test_a_page_closed_from_outside_fails_its_waits_at_once(
     pool: SyncPool, site: LocalSite, run: Any
 ) -> None:
-    page, lease = pool.acquire_page()
-    core = lease.page
+    page = pool.acquire_page()
+    core = page.core
 
     async def close_while_waiting() -> list[BaseException | dict[str, Any]]:
         # Neither ever completes on its own: /never holds back the load event.
@@ -359,7 +359,7 @@ def test_a_page_closed_from_outside_fails_its_waits_at_once(
         page.goto(site.url("/"))
     with pytest.raises(TargetClosedError):
         page.wait_for("Page.loadEventFired", timeout=5)
-    pool.release_page(page, lease)
+    pool.release_page(page)
 
 
 def test_closed_connection_fails_everything_with_one_clear_error(site: LocalSite) -> None:
@@ -505,10 +505,10 @@ def test_remote_endpoint_is_used_and_not_killed(remote_browser: Any, site: Local
 
     proc, endpoint = remote_browser
     with SyncPool(PoolOptions(endpoints=(endpoint,))) as remote_pool:
-        page, lease = remote_pool.acquire_page()
+        page = remote_pool.acquire_page()
         assert page.goto(site.url("/")).status == 200
         assert page.browser_pid is None  # not ours: we did not launch it
-        remote_pool.release_page(page, lease)
+        remote_pool.release_page(page)
     assert proc.poll() is None, "closing the pool must not stop a browser it did not launch"
 
 

@@ -135,6 +135,18 @@ class MemoryInfo:
     processes: int
 
 
+@dataclass(frozen=True)
+class HeapUsage:
+    """What a page keeps alive after a forced garbage collection."""
+
+    js_heap_kb: float
+    """``JSHeapUsedSize`` in KB."""
+    dom_nodes: int
+    documents: int
+    listeners: int
+    """JavaScript event listeners."""
+
+
 def _unserializable(value: str) -> Any:
     special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}
     if value in special:
@@ -274,6 +286,19 @@ class Page:
             self._perf_enabled = True
         result = await self.session.send("Performance.getMetrics")
         return {m["name"]: float(m["value"]) for m in result.get("metrics", [])}
+
+    async def heap_usage(self) -> HeapUsage:
+        """JS heap and DOM counters after a forced garbage collection (two passes)."""
+        await self.session.send("HeapProfiler.collectGarbage")
+        await self.session.send("HeapProfiler.collectGarbage")
+        counters = await self.session.send("Memory.getDOMCounters")
+        metrics = await self.metrics()
+        return HeapUsage(
+            js_heap_kb=metrics.get("JSHeapUsedSize", 0.0) / 1024.0,
+            dom_nodes=int(counters.get("nodes", 0)),
+            documents=int(counters.get("documents", 0)),
+            listeners=int(counters.get("jsEventListeners", 0)),
+        )
 
     async def goto(
         self,
@@ -776,6 +801,7 @@ async def resolve_endpoint(endpoint: str, timeout: float = 10.0) -> str:
 __all__ = [
     "WAIT_UNTIL",
     "Browser",
+    "HeapUsage",
     "MemoryInfo",
     "Navigation",
     "Page",

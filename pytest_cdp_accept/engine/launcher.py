@@ -278,7 +278,8 @@ def make_root(base: str | None = None) -> Path:
     return root
 
 
-def _owner_alive(root: Path) -> bool:
+def owner_alive(root: Path) -> bool:
+    """Whether the process that made temp root ``root`` still runs (if not, it is stale)."""
     try:
         pid_text, start_text = (root / OWNER_FILE).read_text().split()
         pid, start = int(pid_text), float(start_text)
@@ -329,7 +330,7 @@ def sweep_stale(base: str | None = None) -> list[str]:
         except OSError:
             continue
         candidates += [Path(e.path) for e in entries if e.name.startswith(ROOT_PREFIX)]
-    stale = [root for root in candidates if root.is_dir() and not _owner_alive(root)]
+    stale = [root for root in candidates if root.is_dir() and not owner_alive(root)]
     if not stale:
         return []
     markers = [str(root) for root in stale]
