@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .engine.options import ISOLATION_MODES, Isolation, PoolOptions
+from .engine.options import ISOLATION_MODES, Isolation, PoolOptions, check_isolation
 from .errors import CDPAcceptError
 from .gate.markers import MARKER_HELP, MARKERS, GateSpec, judge, judge_test, session_gates, spec_for
 from .gate.report import Results
@@ -195,11 +195,10 @@ def pool_options_from_config(config: pytest.Config) -> PoolOptions:
     """Build the pool's options from command line, ini and env (in that order)."""
     endpoints = tuple(_setting(config, "cdp_endpoints") or ())
     size = _convert("cdp_pool_size", _setting(config, "cdp_pool_size"), int)
-    isolation = _setting(config, "cdp_isolation") or "reset"
-    if isolation not in ISOLATION_MODES:
-        raise pytest.UsageError(
-            f"cdp_isolation = {isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
-        )
+    try:
+        isolation = check_isolation(_setting(config, "cdp_isolation") or "reset", "cdp_isolation =")
+    except CDPAcceptError as exc:
+        raise pytest.UsageError(str(exc)) from None
     values: dict[str, Any] = {
         "executable": _setting(config, "cdp_browser"),
         "args": tuple(_setting(config, "cdp_browser_args") or ()),
@@ -568,11 +567,10 @@ def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
     if marker is None:
         return None
     mode = marker.args[0] if marker.args else marker.kwargs.get("mode")
-    if mode not in ISOLATION_MODES:
-        raise pytest.UsageError(
-            f"{request.node.nodeid}: cdp_isolation({mode!r}): expected 'reset' or 'context'"
-        )
-    return mode  # type: ignore[no-any-return]
+    try:
+        return check_isolation(mode, f"{request.node.nodeid}: cdp_isolation")
+    except CDPAcceptError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture

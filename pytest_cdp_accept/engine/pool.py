@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ..errors import CDPAcceptError, PoolClosedError, UsageError
+from ..errors import CDPAcceptError, PoolClosedError
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page, memory_of
 from .options import ISOLATION_MODES as ISOLATION_MODES
 from .options import Isolation as Isolation
 from .options import PoolOptions as PoolOptions
+from .options import check_isolation
 from .resilience import BreakerBoard, RetryPolicy, retry
 
 log = logging.getLogger("pytest_cdp_accept")
@@ -308,9 +309,7 @@ class BrowserPool:
         self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
     ) -> PageLease:
         """A clean page on a healthy pooled browser."""
-        isolation = isolation or self.options.isolation
-        if isolation not in ISOLATION_MODES:
-            raise UsageError(f"isolation {isolation!r}: expected one of reset, context")
+        isolation = check_isolation(isolation or self.options.isolation)
         for attempt in range(3):
             pooled = await self._choose_browser(recorder)
             start = time.perf_counter()  # launches are recorded as startup, not here

@@ -58,7 +58,12 @@ _RUN_RE = re.compile(r"(\d{4})_.*\.json")
 
 
 def _quartiles(data: Sequence[float]) -> tuple[float, float]:
-    """Q1 and Q3 of sorted ``data`` by pytest-benchmark's method (Wikipedia methods 2 and 3)."""
+    """Q1 and Q3 of sorted ``data`` by pytest-benchmark's method (Wikipedia methods 2 and 3).
+
+    Not :func:`~pytest_cdp_accept.gate.thresholds.percentile` (type 7, the one method of
+    our own reports): ``pytest-benchmark compare`` shows the q1, q3 and iqr saved in the
+    file, and its outlier counts derive from them, so they must be the ones it computes.
+    """
     rounds = len(data)
     if rounds == 1:
         return data[0], data[0]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..metrics import BUILTIN_LATENCY, kind_of, unit_of
-from .thresholds import format_value
+from .thresholds import format_value, percentile_of_sorted
 
 MAX_POINTS = 5000
 """The most line points one chart draws; longer series are subsampled evenly."""
@@ -182,21 +182,12 @@ def _summary(ordered: Sequence[float]) -> dict[str, float]:
     return {
         "n": float(len(ordered)),
         "min": ordered[0],
-        "med": _quantile(ordered, 50),
-        "p95": _quantile(ordered, 95),
-        "p99": _quantile(ordered, 99),
+        "med": percentile_of_sorted(ordered, 50),
+        "p95": percentile_of_sorted(ordered, 95),
+        "p99": percentile_of_sorted(ordered, 99),
         "max": ordered[-1],
         "avg": math.fsum(ordered) / len(ordered),
     }
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    """:func:`~pytest_cdp_accept.thresholds.percentile` (type 7) of already sorted values."""
-    h = (len(ordered) - 1) * q / 100
-    lo = math.floor(h)
-    if lo + 1 >= len(ordered):
-        return ordered[-1]
-    return ordered[lo] + (ordered[lo + 1] - ordered[lo]) * (h - lo)
 
 
 def _metric_stats(
@@ -753,7 +744,7 @@ def _markers(
     """
     merged: dict[str, tuple[list[str], float, str]] = {}
     for name, q, colour in MARKERS:
-        value = _quantile(values, q)
+        value = percentile_of_sorted(values, q)
         text = format_value(value, unit)
         if text in merged:
             merged[text][0].append(name)
