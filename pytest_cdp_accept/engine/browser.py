@@ -322,21 +322,7 @@ class Page:
         watch = _NavigationWatch(self)
         start = time.perf_counter()
         try:
-            try:
-                # Navigating a crashed tab revives it; a closed or detached one is gone.
-                revive = isinstance(self.session.ended, TargetCrashedError)
-                reply = await self.session.send(
-                    "Page.navigate", {"url": url}, timeout=timeout, to_ended=revive
-                )
-            except CommandError as exc:
-                raise NavigationError(url, exc.message) from exc
-            except CommandTimeoutError:
-                await self._stop_loading()
-                raise NavigationTimeoutError(url, wait_until, timeout) from None
-            loader = reply.get("loaderId")
-            error_text = reply.get("errorText")
-            if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
-                raise NavigationError(url, error_text)
+            loader, error_text = await self._navigate(url, wait_until, timeout)
             if loader is None:  # same-document navigation: nothing to wait for
                 end = time.perf_counter()
             else:
@@ -362,6 +348,27 @@ class Page:
         if error_text and check_status:
             raise HTTPStatusError(final_url, status or 0, nav)
         return nav
+
+    async def _navigate(
+        self, url: str, wait_until: str, timeout: float
+    ) -> tuple[str | None, str | None]:
+        """Send ``Page.navigate``: the new document's loaderId (None for a same-document
+        navigation) and the error text of an HTTP error status, if any."""
+        try:
+            # Navigating a crashed tab revives it; a closed or detached one is gone.
+            revive = isinstance(self.session.ended, TargetCrashedError)
+            reply = await self.session.send(
+                "Page.navigate", {"url": url}, timeout=timeout, to_ended=revive
+            )
+        except CommandError as exc:
+            raise NavigationError(url, exc.message) from exc
+        except CommandTimeoutError:
+            await self._stop_loading()
+            raise NavigationTimeoutError(url, wait_until, timeout) from None
+        error_text = reply.get("errorText")
+        if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
+            raise NavigationError(url, error_text)
+        return reply.get("loaderId"), error_text
 
     async def _stop_loading(self) -> None:
         with contextlib.suppress(CDPAcceptError):

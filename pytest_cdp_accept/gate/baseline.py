@@ -624,33 +624,45 @@ def compare(
         if rule.metric not in current_metrics or rule.metric not in baseline_metrics:
             where = "this run" if rule.metric not in current_metrics else "the baseline"
             result.unmatched.append(f"rule {rule.text}: no {rule.metric} in {where}")
-
     for metric in sorted(set(current_metrics) & set(baseline_metrics)):
-        wanted = set(_DEFAULT_STATS.get(kind_of(metric), COMPARED_STATS))
-        wanted |= {stat for (m, stat) in by_target if m == metric}
-        for stat in RULE_STATS:
-            if stat not in wanted:
-                continue
-            old = _stat_value(baseline_metrics[metric], stat)
-            new = _stat_value(current_metrics[metric], stat)
-            metric_rules = by_target.get((metric, stat), [])
-            if old is None or new is None:
-                for rule in metric_rules:
-                    side = "the baseline" if old is None else "this run"
-                    result.unmatched.append(f"rule {rule.text}: no {stat} of {metric} in {side}")
-                continue
-            change = None if old == 0 else (new - old) / abs(old) * 100
-            targets: Sequence[FailRule | None] = metric_rules or [None]
-            for target in targets:
-                result.rows.append(
-                    Row(
-                        metric=metric,
-                        stat=stat,
-                        baseline=old,
-                        current=new,
-                        change_pct=change,
-                        limit=None if target is None else target.limit_text,
-                        regressed=False if target is None else target.exceeded(old, new),
-                    )
-                )
+        _compare_metric(
+            result, metric, baseline_metrics[metric], current_metrics[metric], by_target
+        )
     return result
+
+
+def _compare_metric(
+    result: Comparison,
+    metric: str,
+    old_stats: Any,
+    new_stats: Any,
+    by_target: Mapping[tuple[str, str], list[FailRule]],
+) -> None:
+    """Add one metric's rows (and the rules that found no figure) to ``result``."""
+    wanted = set(_DEFAULT_STATS.get(kind_of(metric), COMPARED_STATS))
+    wanted |= {stat for (m, stat) in by_target if m == metric}
+    for stat in RULE_STATS:
+        if stat not in wanted:
+            continue
+        old = _stat_value(old_stats, stat)
+        new = _stat_value(new_stats, stat)
+        metric_rules = by_target.get((metric, stat), [])
+        if old is None or new is None:
+            for rule in metric_rules:
+                side = "the baseline" if old is None else "this run"
+                result.unmatched.append(f"rule {rule.text}: no {stat} of {metric} in {side}")
+            continue
+        change = None if old == 0 else (new - old) / abs(old) * 100
+        targets: Sequence[FailRule | None] = metric_rules or [None]
+        for target in targets:
+            result.rows.append(
+                Row(
+                    metric=metric,
+                    stat=stat,
+                    baseline=old,
+                    current=new,
+                    change_pct=change,
+                    limit=None if target is None else target.limit_text,
+                    regressed=False if target is None else target.exceeded(old, new),
+                )
+            )

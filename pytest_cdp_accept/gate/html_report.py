@@ -713,6 +713,23 @@ def _histogram(metric: str, values: Sequence[float]) -> str:
         return bottom - (bottom - top) * count / top_count
 
     parts = _y_grid(count_ticks, y_of, left, right, _tick_text)
+    parts += _bars(counts, edges, scale, y_of, bottom, unit)
+    parts += _x_axis(ticks, scale, left, right, bottom, unit + (" (log scale)" if log else ""))
+    parts += _markers(values, scale, unit, right, top, bottom)
+    title = f"{metric}: distribution of {n} sample{'s' if n != 1 else ''} ({unit})"
+    return _svg(metric, title, height, parts)
+
+
+def _bars(
+    counts: Sequence[int],
+    edges: Sequence[float],
+    scale: Callable[[float], float],
+    y_of: Callable[[float], float],
+    bottom: float,
+    unit: str,
+) -> list[str]:
+    """One bar per non-empty bin, its range and count in its tooltip."""
+    parts = []
     for i, count in enumerate(counts):
         if not count:
             continue
@@ -724,10 +741,7 @@ def _histogram(metric: str, values: Sequence[float]) -> str:
             f'width="{_f(max(1.0, x1 - x0 - 1))}" height="{_f(bottom - y)}" '
             f'fill="{BAR_COLOUR}"><title>{_e(label)}</title></rect>'
         )
-    parts += _x_axis(ticks, scale, left, right, bottom, unit + (" (log scale)" if log else ""))
-    parts += _markers(values, scale, unit, right, top, bottom)
-    title = f"{metric}: distribution of {n} sample{'s' if n != 1 else ''} ({unit})"
-    return _svg(metric, title, height, parts)
+    return parts
 
 
 def _markers(
