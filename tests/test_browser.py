@@ -289,7 +289,7 @@ def test_handlers_added_and_removed_from_many_threads_are_all_counted(
     page: SyncPage, site: LocalSite
 ) -> None:
     # Events are dropped undecoded by a connection-wide count of their listeners: a count
-    # changed off the loop thread lost updates, and events with handlers were dropped.
+    # changed off the loop thread would lose updates and drop events that have handlers.
     event = "Page.frameStartedLoading"  # one the package itself does not listen for
     wanted = page.core.session.connection._wanted
     before = wanted.get(event, 0)

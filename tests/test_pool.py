@@ -161,7 +161,7 @@ def test_pages_opened_from_many_threads_share_the_lease_context_and_all_close(
 
 
 def test_a_page_used_after_its_pool_closed_says_so(fresh_pool: object) -> None:
-    # It used to raise a bare RuntimeError('Event loop is closed') from asyncio.
+    # Not asyncio's bare RuntimeError('Event loop is closed'), which names no cause.
     pool = fresh_pool()  # type: ignore[operator]
     page = pool.acquire_page()
     pool.release_page(page)

@@ -87,8 +87,8 @@ class Navigation:
     def timing(self) -> dict[str, float]:
         """The page's Navigation Timing entry (``performance.getEntriesByType('navigation')``).
 
-        Read from the page on first use, not by ``goto`` itself (reading it right after
-        the load cost every goto 4-8 ms while the renderer is busy). Read it before the
+        Read from the page on first use, not by ``goto`` itself (read right after the
+        load, it costs every goto 4-8 ms while the renderer is busy). Read it before the
         page navigates again: afterwards it raises ``UsageError``.
         """
         if isinstance(self._timing, dict):
@@ -735,7 +735,7 @@ class Browser:
         """``Browser.close``, then kill the process group, reap, and remove the temp root.
 
         The kill follows the answer to ``Browser.close`` at once: the browser's orderly
-        shutdown (~130 ms here) only saves a profile that is about to be deleted.
+        shutdown (~130 ms on 2 cores) only saves a profile that is about to be deleted.
         """
         if self.closed:
             return

@@ -396,12 +396,13 @@ class BrowserPool:
         """Open an idle front tab in a parked page's context, for the first few.
 
         The headless window's toolbar and omnibox follow its active tab: laying them out
-        again on every navigation cost ~20 % of the browser CPU of a navigate-and-wipe
-        cycle (106 -> 84 ms here). Behind a front tab the page is spared that; focus
-        emulation keeps it visible and painting, and it sees no event when the tab opens.
-        A front tab is a renderer (~100 ms of CPU, ~19 MB): worth it for the two pages a
-        sequential suite reuses all run long, not for every page 50 concurrent stress
-        runs keep (with one per page, 1,000 runs once opened 118 pages and 118 front tabs).
+        again on every navigation costs ~20 % of the browser CPU of a navigate-and-wipe
+        cycle (84 ms behind a front tab, 106 ms without, on 2 cores). Behind a front tab
+        the page is spared that; focus emulation keeps it visible and painting, and it sees
+        no event when the tab opens. A front tab is a renderer (~100 ms of CPU, ~19 MB):
+        worth it for the two pages a sequential suite reuses all run long, not for each of
+        the pages 50 concurrent stress runs keep, where it would be one renderer more per
+        page.
         """
         context_id = page.context_id
         if (
@@ -467,8 +468,9 @@ class BrowserPool:
         except CDPAcceptError:
             await self._discard_reset_page(pooled, page)
             return None
-        # Over the idle cap only once every lease waiting for a page has one: binning it
-        # while 50 stress runs wait made the pool open 126 pages per 1,000 runs, now 52.
+        # Over the idle cap only once every lease waiting for a page has one: binned, the
+        # waiters open pages of their own (stress at concurrency 50: 52 pages per 1,000
+        # runs with this rule, 126 without).
         spare = len(pooled.idle_pages) - pooled.waiting
         if spare >= self.options.max_idle_pages or pooled.retiring:
             await self._discard_reset_page(pooled, page)
