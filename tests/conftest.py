@@ -24,7 +24,7 @@ import pytest
 
 from pytest_cdp_accept.engine import launcher
 from pytest_cdp_accept.engine.pool import PoolOptions
-from pytest_cdp_accept.engine.sync import SyncPool
+from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
 from pytest_cdp_accept.site import LocalSite
 
 T = TypeVar("T")
@@ -106,6 +106,31 @@ def pool(pool_root: Path) -> Iterator[SyncPool]:
         sync_pool.close()
     assert not processes_using(str(pool_root)), "a browser outlived its pool"
     assert not roots_in(pool_root), "a temp root outlived its browser"
+
+
+@pytest.fixture
+def page(pool: SyncPool) -> Iterator[SyncPage]:
+    """A page leased from the module's pool for one test."""
+    leased = pool.acquire_page()
+    yield leased
+    pool.release_page(leased)
+
+
+@pytest.fixture
+def fresh_pool(pool_root: Path) -> Iterator[SyncPool]:
+    """A pool of its own, for tests that count launches or kill browsers."""
+    pools: list[SyncPool] = []
+
+    def make(**options: object) -> SyncPool:
+        created = SyncPool(PoolOptions(**options))  # type: ignore[arg-type]
+        pools.append(created)
+        return created
+
+    yield make  # type: ignore[misc]
+    for created in pools:
+        created.close()
+    assert not processes_using(str(pool_root))
+    assert not roots_in(pool_root)
 
 
 @pytest.fixture

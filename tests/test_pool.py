@@ -14,30 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_cdp_accept import PoolClosedError, PoolOptions, UsageError
+from pytest_cdp_accept import PoolOptions, UsageError
 from pytest_cdp_accept.engine.pool import HEALTH_CHECK_AFTER, PooledBrowser
 from pytest_cdp_accept.engine.sync import SyncBrowser, SyncPage, SyncPool
 from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.site import LocalSite
 
 from .conftest import processes_using, roots_in
-
-
-@pytest.fixture
-def fresh_pool(pool_root: Path) -> Iterator[SyncPool]:
-    """A pool of its own, for tests that count launches or kill browsers."""
-    pools: list[SyncPool] = []
-
-    def make(**options: object) -> SyncPool:
-        created = SyncPool(PoolOptions(**options))  # type: ignore[arg-type]
-        pools.append(created)
-        return created
-
-    yield make  # type: ignore[misc]
-    for created in pools:
-        created.close()
-    assert not processes_using(str(pool_root))
-    assert not roots_in(pool_root)
 
 
 def test_pool_is_lazy(fresh_pool: object, pool_root: Path) -> None:
@@ -144,32 +127,6 @@ def test_every_page_of_a_browser_lease_is_visible_and_paints(
         pool.release_browser(browser)
 
 
-def test_pages_opened_from_many_threads_share_the_lease_context_and_all_close(
-    fresh_pool: object,
-) -> None:
-    # The sync API is thread-safe: four threads opening the lease's first pages at once
-    # must get one context between them, or a second context outlives the lease.
-    pool = fresh_pool()  # type: ignore[operator]
-    browser = pool.acquire_browser()
-    with ThreadPoolExecutor(max_workers=4) as threads:
-        pages = list(threads.map(lambda _: browser.new_page(), range(4)))
-    contexts = {page.core.context_id for page in pages}
-    pool.release_browser(browser)
-    pool.close()  # waits for the background closes
-    assert len(contexts) == 1, contexts
-    assert all(page.core.closed for page in pages)
-
-
-def test_a_page_used_after_its_pool_closed_says_so(fresh_pool: object) -> None:
-    # Not asyncio's bare RuntimeError('Event loop is closed'), which names no cause.
-    pool = fresh_pool()  # type: ignore[operator]
-    page = pool.acquire_page()
-    pool.release_page(page)
-    pool.close()
-    with pytest.raises(PoolClosedError, match="belongs to a pool that is closed"):
-        page.evaluate("1 + 1")
-
-
 def test_a_burst_of_concurrent_leases_reuses_its_pages(fresh_pool: object, site: LocalSite) -> None:
     # 30 threads taking turns: a page wiped while others wait for one goes to a waiter,
     # not to the bin for being over the idle cap (which made the pool open ~55 pages).
@@ -243,21 +200,6 @@ def test_tainted_and_crashed_pages_are_not_reused(fresh_pool: object, site: Loca
         assert page.target_id not in (tainted, crashed)
         assert page.evaluate("navigator.userAgent") != "tainted/1.0"
         pool.release_page(page)
-
-
-def test_event_handlers_do_not_outlive_the_lease(fresh_pool: object, site: LocalSite) -> None:
-    pool = fresh_pool()  # type: ignore[operator]
-    seen: list[str] = []
-    page = pool.acquire_page()
-    page.on("Page.loadEventFired", lambda params: seen.append("first"))
-    page.goto(site.url("/"))
-    pool.release_page(page)
-    count = len(seen)
-    for _ in range(2):
-        page = pool.acquire_page()
-        page.goto(site.url("/"))
-        pool.release_page(page)
-    assert len(seen) == count
 
 
 def test_page_open_is_recorded(fresh_pool: object) -> None:
