@@ -93,6 +93,23 @@ def test_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert result.ret != 0
 
 
+def test_bad_isolation_marker_is_a_usage_error(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_isolation("sometimes")
+        def test_page(cdp_page):
+            pass
+        """
+    )
+    result = run_pytest(pytester)
+    result.stdout.fnmatch_lines(
+        ["*test_page: cdp_isolation 'sometimes': expected one of reset, context*"]
+    )
+    assert result.ret != 0
+
+
 def test_ini_is_the_fallback_and_the_option_wins(pytester: pytest.Pytester, isolated: Path) -> None:
     pytester.makeini("[pytest]\ncdp_isolation = context\ncdp_pool_size = 2\n")
     pytester.makepyfile(
