@@ -809,7 +809,7 @@ def test_acceptance_preset_parses() -> None:
     assert [(t.metric, t.describe()) for t in parsed] == [
         ("startup", "max < 3000 ms"),
         ("navigation", "p95 < 500 ms"),
-        ("memory.idle", "value < 500 MB"),
+        ("memory.browser_idle", "value < 500 MB"),
         ("fleet.browsers", "value >= 10"),
         ("fleet.pages", "value >= 50"),
         ("stress.success", "rate >= 95 %"),
