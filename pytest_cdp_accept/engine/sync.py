@@ -261,9 +261,15 @@ class SyncPool(_Facade):
         return self.pool.options
 
     def acquire_page(
-        self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
+        self,
+        recorder: Recorder = NULL_RECORDER,
+        isolation: Isolation | None = None,
+        *,
+        fresh_browser: bool = False,
     ) -> tuple[SyncPage, PageLease]:
-        lease = self._runner.run(self.pool.acquire_page(recorder, isolation))
+        lease = self._runner.run(
+            self.pool.acquire_page(recorder, isolation, fresh_browser=fresh_browser)
+        )
         return SyncPage(self._runner, lease.page), lease
 
     def release_page(self, page: SyncPage, lease: PageLease) -> None:
@@ -282,8 +288,10 @@ class SyncPool(_Facade):
         self._runner.run(self.pool.release_page(lease))
         return new
 
-    def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> SyncBrowser:
-        pooled = self._runner.run(self.pool.acquire_browser(recorder))
+    def acquire_browser(
+        self, recorder: Recorder = NULL_RECORDER, *, fresh: bool = False
+    ) -> SyncBrowser:
+        pooled = self._runner.run(self.pool.acquire_browser(recorder, fresh=fresh))
         return SyncBrowser(self._runner, self.pool, pooled)
 
     def release_browser(self, browser: SyncBrowser) -> None:
