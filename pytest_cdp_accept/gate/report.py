@@ -213,10 +213,17 @@ class Results:
         if self.counters.get("pages_opened"):
             figures.append(f"pages opened {int(self.counters['pages_opened'])}")
         memory = grouped.get("memory.peak", []) + grouped.get("memory.idle", [])
-        if memory:
+        browser = grouped.get("memory.browser_peak", []) + grouped.get("memory.browser_idle", [])
+        if memory or browser:
             rss = grouped.get("memory.peak_rss", []) + grouped.get("memory.idle_rss", [])
-            shown = f" (RSS {max(rss):.0f} MB)" if rss else ""
-            figures.append(f"peak memory {max(memory):.0f} MB PSS{shown}")
+            parts = []
+            if memory:  # the tests' renderers (footprint; RSS as the secondary figure)
+                parts.append(f"peak memory {max(memory):.0f} MB")
+                if rss:
+                    parts[-1] += f" (RSS {max(rss):.0f} MB)"
+            if browser:
+                parts.append(f"whole browser {max(browser):.0f} MB")
+            figures.append(", ".join(parts))
         return figures
 
 
