@@ -407,7 +407,7 @@ def missing(metric: str, samples: Mapping[str, Sequence[float]]) -> str:
 
 # -- session gates: judged over what the selected tests can produce -----------------------
 
-PAGE_FIXTURES = ("cdp_page", "cdp_async_page", "cdp_browser", "cdp_fleet")
+PAGE_FIXTURES = ("cdp_page", "cdp_async_page", "cdp_browser", "cdp_fleet", "cdp_pool")
 LOOP_FAMILIES = {
     "fleet": "cdp_concurrency",
     "stress": "cdp_stress",
