@@ -113,10 +113,17 @@ def test_memory_figures_in_the_summary_and_the_report(
         @pytest.mark.cdp_memory(browser_idle="<1MB")
         def test_impossible_browser(cdp_page, cdp_site):
             cdp_page.goto(cdp_site.url("/"))
+
+        @pytest.mark.cdp_memory(idle="<8GB", peak="<8GB", browser_idle="<8GB")
+        def test_pages_of_a_leased_browser(cdp_browser, cdp_site):
+            first = cdp_browser.new_page()
+            first.goto(cdp_site.url("/"))
+            second = cdp_browser.new_page()
+            second.goto(cdp_site.alt_url("/heavy?kb=512"))
         """
     )
     result = run_pytest(pytester, "--cdp-json=out.json")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=2, passed=1)
     result.stdout.fnmatch_lines(
         [
             "*✗ memory.idle value < 1 MB: * MB (n=1)*",
@@ -124,6 +131,14 @@ def test_memory_figures_in_the_summary_and_the_report(
             "*session: *peak memory * MB (RSS * MB), whole browser * MB*",
         ]
     )
+    samples = json.loads((pytester.path / "out.json").read_text())["samples"]
+    leased = {s["metric"]: s["value"] for s in samples if s["test"].endswith("leased_browser")}
+    single = {s["metric"]: s["value"] for s in samples if s["test"].endswith("::test_impossible")}
+    # Two pages on two sites: two renderers, more than the one page of "/" alone.
+    assert leased["memory.idle"] > single["memory.idle"] + 5
+    assert leased["memory.peak"] >= 0.9 * leased["memory.idle"]
+    assert leased["memory.browser_idle"] > leased["memory.idle"]
+    assert leased["startup"] > 0  # a browser launched for it
 
 
 # -- failed attempts kept apart -----------------------------------------------------------
