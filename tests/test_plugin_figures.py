@@ -141,6 +141,28 @@ def test_memory_figures_in_the_summary_and_the_report(
     assert leased["startup"] > 0  # a browser launched for it
 
 
+def test_a_test_whose_page_crashed_has_no_renderer_to_measure(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_memory(idle="<8GB", peak="<8GB")
+        def test_crash(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/"))
+            cdp_page.crash()
+        """
+    )
+    result = run_pytest(pytester)
+    result.assert_outcomes(failed=1)
+    # The peak still has the renderer the body started with; idle has none to read.
+    result.stdout.fnmatch_lines(
+        ["*✗ memory.idle value < 8192 MB: not measurable: the test has no live page*"]
+    )
+    result.stdout.fnmatch_lines(["*✓ memory.peak value < 8192 MB: * MB (n=1)*"])
+
+
 # -- failed attempts kept apart -----------------------------------------------------------
 
 

@@ -360,6 +360,8 @@ class Page:
         finally:
             off()
             complete.cancel()
+            if complete.done() and not complete.cancelled():
+                complete.exception()  # retrieved: the start or end already failed
         pids: set[int] = set()
         for event in found:
             for frame in ((event.get("args") or {}).get("data") or {}).get("frames") or ():

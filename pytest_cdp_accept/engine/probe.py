@@ -140,21 +140,8 @@ class TestProbe:
         if memory & {"idle", "browser_idle"}:
             self._collect_garbage()
         end_pids = self._renderer_pids() if memory & TEST_FIGURES else set()
-        if memory & TEST_FIGURES and not (end_pids or self._start_pids):
-            why = NO_PAGE
-            if self._lookup_error:
-                why = (
-                    "not measurable: the renderer of the test's pages was not found "
-                    f"({self._lookup_error})"
-                )
-            for figure in memory & TEST_FIGURES:
-                self.unmeasured[f"memory.{figure}"] = why
-        if "peak" in memory and (end_pids or self._start_pids):
-            self._record_peak(self._start_pids | end_pids)
-        if "idle" in memory and end_pids:
-            idle = self._settled(lambda: memory_of_pids(end_pids))
-            self.recorder.record("memory.idle", idle.footprint_mb)
-            self.recorder.record("memory.idle_rss", idle.rss_mb)  # secondary figure
+        if memory & TEST_FIGURES:
+            self._record_renderers(memory, end_pids)
         if "browser_idle" in memory:
             whole = self._settled(self._trees)
             self.recorder.record("memory.browser_idle", whole.footprint_mb)
@@ -199,6 +186,26 @@ class TestProbe:
         self._stop.set()
         self._sampler.join(5)
         self._sampler = None
+
+    def _record_renderers(self, memory: frozenset[str], end_pids: set[int]) -> None:
+        why = NO_PAGE
+        if self._lookup_error:
+            why = (
+                "not measurable: the renderer of the test's pages was not found "
+                f"({self._lookup_error})"
+            )
+        if "peak" in memory:
+            if self._start_pids or end_pids:
+                self._record_peak(self._start_pids | end_pids)
+            else:
+                self.unmeasured["memory.peak"] = why
+        if "idle" in memory:
+            if end_pids:
+                idle = self._settled(lambda: memory_of_pids(end_pids))
+                self.recorder.record("memory.idle", idle.footprint_mb)
+                self.recorder.record("memory.idle_rss", idle.rss_mb)  # secondary figure
+            else:
+                self.unmeasured["memory.idle"] = why
 
     def _record_peak(self, pids: set[int]) -> None:
         samples = [*self._samples, self._take_sample()]
