@@ -34,6 +34,7 @@ anything else          what the test records with ``cdp_metrics`` (latency, ms)
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -168,10 +169,24 @@ class MetricsRecorder:
         return f"<MetricsRecorder {len(self._samples)} samples of {sorted(self.names())}>"
 
     def record(self, name: str, value: float) -> None:
-        """Record one sample (latencies in ms, memory in MB)."""
+        """Record one sample (latencies in ms, memory in MB).
+
+        A value that is not a finite number (None, NaN, infinity: what a page may
+        hand back) raises ValueError naming the metric: it is not a measurement,
+        and one such sample would make every statistic of the metric meaningless.
+        """
         if not name or not isinstance(name, str):
             raise ValueError(f"metric name must be a non-empty string, got {name!r}")
-        sample = Sample(name, float(value), time.time())
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(
+                f"record({name!r}, {value!r}): a sample must be a finite number "
+                "(ms for times, MB for memory)"
+            )
+        sample = Sample(name, number, time.time())
         with self._lock:
             self._samples.append(sample)
 

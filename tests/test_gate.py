@@ -327,3 +327,13 @@ def test_the_summary_shows_failures_next_to_n() -> None:
     assert rows["checkout"][:3] == ["checkout", "1", "1"]
     assert rows["ui_ready"][:4] == ["ui_ready", "0", "1", "-"]
     assert "checkout.failed" not in rows
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), float("inf"), "fast"])
+def test_a_sample_that_is_not_a_finite_number_names_the_metric(value: object) -> None:
+    recorder = MetricsRecorder()
+    with pytest.raises(ValueError, match=r"record\('ui_ready', .*\): a sample must be a finite"):
+        recorder.record("ui_ready", value)  # type: ignore[arg-type]
+    assert "ui_ready" not in recorder
+    recorder.record("ui_ready", 12)
+    assert recorder["ui_ready"] == [12.0]
