@@ -4,9 +4,9 @@
 
 1. ``evaluate``: ``Page.evaluate`` (primitives in one round trip; objects serialized
    in the page by a second call that keeps NaN, +-Infinity, -0 and BigInt) against
-   the one ``Runtime.evaluate`` with ``returnByValue`` it replaced (which turns those
-   into null or 0 below the top level), side by side on one page, interleaved
-   round by round. Reported: median per call and the ratio now/before.
+   one ``Runtime.evaluate`` with ``returnByValue`` (which turns those into null or 0
+   below the top level), side by side on one page, interleaved
+   round by round. Reported: median per call and the ratio evaluate/returnByValue.
 2. ``renderer lookup``: one trace of a page (``Page.renderer_pids``), the first in a
    browser (it starts the tracing service) and the later ones.
 3. ``memory sample``: one read of every renderer of a browser from
@@ -34,8 +34,8 @@ EXPRESSIONS = {
 }
 
 
-async def before(page: Page, expression: str) -> object:
-    """The evaluate this one replaced: one Runtime.evaluate with returnByValue."""
+async def by_value(page: Page, expression: str) -> object:
+    """One Runtime.evaluate with returnByValue: JSON, specials lost below the top."""
     reply = await page.session.send(
         "Runtime.evaluate",
         {"expression": expression, "returnByValue": True, "awaitPromise": True},
@@ -53,13 +53,13 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
 
 
 async def bench_evaluate(page: Page, rounds: int) -> None:
-    print("1. evaluate: ms per call, median (ratio now / before)")
+    print("1. evaluate: ms per call, median (ratio evaluate / returnByValue)")
     for name, expression in EXPRESSIONS.items():
         calls = 200 if name != "1000 objects" else 20
         old: list[float] = []
         new: list[float] = []
         await timed(lambda e=expression: page.evaluate(e), 5)  # warm-up
-        await timed(lambda e=expression: before(page, e), 5)
+        await timed(lambda e=expression: by_value(page, e), 5)
         for index in range(rounds):
             order = [("new", new), ("old", old)]
             if index % 2:
@@ -68,9 +68,9 @@ async def bench_evaluate(page: Page, rounds: int) -> None:
                 if which == "new":
                     into += await timed(lambda e=expression: page.evaluate(e), calls)
                 else:
-                    into += await timed(lambda e=expression: before(page, e), calls)
+                    into += await timed(lambda e=expression: by_value(page, e), calls)
         a, b = statistics.median(old), statistics.median(new)
-        print(f"   {name:<14} before {a:7.3f}  now {b:7.3f}  ratio {b / a:5.2f}")
+        print(f"   {name:<14} returnByValue {a:7.3f}  evaluate {b:7.3f}  ratio {b / a:5.2f}")
 
 
 async def bench_lookup(browser: Browser, site: LocalSite, rounds: int) -> None:

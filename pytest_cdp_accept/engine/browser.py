@@ -275,8 +275,8 @@ class Page:
     async def _evaluate(self, expression: str, timeout: float | None) -> Any:
         # returnByValue is JSON: it turns NaN and Infinity into null and -0 into 0, and
         # refuses BigInt, below the top level. A primitive comes back exactly in one
-        # round trip; an object is serialized in the page by a second call that tags
-        # those values (evaluate("1+1") costs what it did, bench/bench_evaluate.py).
+        # round trip (as fast as returnByValue); an object is serialized in the page by
+        # a second call that tags those values (bench/bench_fidelity.py).
         timeout = self.browser.connection.command_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         result = await self.session.send(
