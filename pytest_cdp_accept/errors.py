@@ -53,14 +53,49 @@ class CommandError(ProtocolError):
 class CommandTimeoutError(CDPAcceptError, TimeoutError):
     """A command got no answer within its timeout."""
 
-    def __init__(self, method: str, timeout: float, setting: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        timeout: float,
+        setting: str,
+        *,
+        page_responsive: bool | None = None,
+        browser_responsive: bool | None = None,
+    ) -> None:
         self.method = method
         self.timeout = timeout
         self.setting = setting
-        super().__init__(
-            f"{method} got no answer within {timeout:g} s; "
-            f"raise {setting} if the browser is just slow"
-        )
+        self.page_responsive = page_responsive
+        """Whether the page answered a check right after (None: not checked)."""
+        self.browser_responsive = browser_responsive
+        """Whether the browser answered a check right after (None: not checked)."""
+        head = f"{method} got no answer within {timeout:g} s"
+        if page_responsive:
+            if method in ("Runtime.evaluate", "Runtime.callFunctionOn"):
+                cause = (
+                    "the page still answers other commands, so the browser is not slow: "
+                    "the promise it awaits never settled (make it settle, or pass "
+                    "timeout= to wait longer)"
+                )
+            else:
+                cause = (
+                    "the page still answers other commands, so the browser is not slow: "
+                    f"{method} itself waits for something that did not happen; pass "
+                    "timeout= to wait longer"
+                )
+        elif page_responsive is False and browser_responsive:
+            cause = (
+                "and the page did not answer a check either while the browser did: the "
+                "page's main thread is busy or hung (a long-running or endless script)"
+            )
+        elif page_responsive is False:
+            cause = (
+                "and neither the page nor the browser answered a check: the browser is "
+                f"stalled or overloaded; raise {setting} if it is just slow"
+            )
+        else:
+            cause = f"raise {setting} if the browser is just slow"
+        super().__init__(f"{head}; {cause}")
 
 
 class ConnectionClosedError(CDPAcceptError):

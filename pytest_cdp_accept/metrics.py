@@ -14,19 +14,27 @@ Metric names (the same in markers, session gates, reports and JSON):
                        record theirs as ``stress.navigation``, ``fleet.navigation``
                        and ``recovery.navigation``
 ``command``            each user ``evaluate`` / ``send`` round trip (ms)
-``memory.idle``        PSS of the test's browsers after the body settled (MB)
-``memory.peak``        highest PSS sampled while the body ran (MB)
+``memory.idle``        footprint of the processes rendering the test's pages after
+                       the body settled (MB; see docs/measurement.md)
+``memory.peak``        highest such footprint sampled while the body ran (MB)
+``memory.browser_idle`` footprint of the whole browser, launched for the test, after
+                       the body settled (MB)
+``memory.browser_peak`` highest whole-browser footprint while the body ran (MB)
 ``memory.js_heap``     largest JS heap of the test's pages after the body (MB)
 ``fleet.browsers``     browsers of ``cdp_fleet`` alive after the body
 ``fleet.pages``        pages of ``cdp_fleet`` alive after the body
 ``fleet.startup``      time to bring the whole fleet up (ms)
 ``fleet.launch``       each of the fleet's parallel browser launches (ms)
 anything else          what the test records with ``cdp_metrics`` (latency, ms)
+``<metric>.failed``    the time of each attempt that failed (a timer whose body
+                       raised, a navigation or command that failed): kept out of
+                       ``<metric>`` and counted next to it
 =====================  ======================================================
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -56,6 +64,8 @@ METRIC_KINDS: dict[str, str] = {
     "memory.peak": "memory",
     "memory.idle_rss": "memory",  # RSS: secondary figures, shared pages counted per process
     "memory.peak_rss": "memory",
+    "memory.browser_idle": "memory",
+    "memory.browser_peak": "memory",
     "memory.js_heap": "memory",
     "fleet.browsers": "count",
     "fleet.pages": "count",
@@ -70,12 +80,33 @@ METRIC_KINDS: dict[str, str] = {
 }
 
 
-KIND_UNITS = {"latency": "ms", "memory": "MB", "count": "", "rate": "%", "growth": "KB/run"}
+KIND_UNITS = {
+    "latency": "ms",
+    "memory": "MB",
+    "count": "",
+    "rate": "%",
+    "growth": "KB/run",
+    "failed": "ms",
+}
 METRIC_UNITS = {"leaks.dom_nodes": "/run"}
+FAILED_SUFFIX = ".failed"
+
+
+def failed_metric(metric: str) -> str:
+    """Where the failed attempts of ``metric`` are recorded: ``<metric>.failed``."""
+    return metric + FAILED_SUFFIX
+
+
+def is_failed_metric(metric: str) -> bool:
+    return metric.endswith(FAILED_SUFFIX) and len(metric) > len(FAILED_SUFFIX)
 
 
 def kind_of(metric: str) -> str:
-    """The kind of a metric; anything not listed is a latency in ms."""
+    """The kind of a metric; anything not listed is a latency in ms. The failed attempts
+    of a metric (``<metric>.failed``, times in ms) are a kind of their own: never a
+    latency that a report, a baseline or an export would take for successes."""
+    if is_failed_metric(metric) and metric not in METRIC_KINDS:
+        return "failed"
     return METRIC_KINDS.get(metric, "latency")
 
 
@@ -138,21 +169,44 @@ class MetricsRecorder:
         return f"<MetricsRecorder {len(self._samples)} samples of {sorted(self.names())}>"
 
     def record(self, name: str, value: float) -> None:
-        """Record one sample (latencies in ms, memory in MB)."""
+        """Record one sample (latencies in ms, memory in MB).
+
+        A value that is not a finite number (None, NaN, infinity: what a page may
+        hand back) raises ValueError naming the metric: it is not a measurement,
+        and one such sample would make every statistic of the metric meaningless.
+        """
         if not name or not isinstance(name, str):
             raise ValueError(f"metric name must be a non-empty string, got {name!r}")
-        sample = Sample(name, float(value), time.time())
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(
+                f"record({name!r}, {value!r}): a sample must be a finite number "
+                "(ms for times, MB for memory)"
+            )
+        sample = Sample(name, number, time.time())
         with self._lock:
             self._samples.append(sample)
 
     @contextmanager
     def timer(self, name: str) -> Iterator[None]:
-        """Time the ``with`` block and record it in ms under ``name`` (also when it raises)."""
+        """Time the ``with`` block and record it in ms under ``name``.
+
+        A block that raises is a failed attempt, not a sample of how long the work
+        takes: its time goes to ``<name>.failed``, which the summary shows next to
+        ``name``'s count and which no threshold on ``name`` reads.
+        """
+        if not name or not isinstance(name, str):
+            raise ValueError(f"metric name must be a non-empty string, got {name!r}")
         start = time.perf_counter()
         try:
             yield
-        finally:
-            self.record(name, (time.perf_counter() - start) * 1000.0)
+        except BaseException:
+            self.record(failed_metric(name), (time.perf_counter() - start) * 1000.0)
+            raise
+        self.record(name, (time.perf_counter() - start) * 1000.0)
 
     def samples(self, name: str) -> list[float]:
         with self._lock:

@@ -19,7 +19,18 @@ import pytest
 
 from .engine.options import ISOLATION_MODES, Isolation, PoolOptions, check_isolation
 from .errors import CDPAcceptError
-from .gate.markers import MARKER_HELP, MARKERS, GateSpec, judge, judge_test, session_gates, spec_for
+from .gate.markers import (
+    MARKER_HELP,
+    MARKERS,
+    PAGE_FIXTURES,
+    GateSpec,
+    judge_session,
+    judge_test,
+    produces,
+    session_gates,
+    spec_for,
+    unknown_marker,
+)
 from .gate.report import Results
 from .gate.thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 from .metrics import MetricsRecorder
@@ -156,6 +167,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("cdp_compare_fail", "regression rules, one per line", type="linelist")
     parser.addini("cdp_baseline_dir", "where baselines live", default=None)
+    group.addoption(
+        "--cdp-no-app-check",
+        dest="cdp_no_app_check",
+        action="store_const",
+        const=True,
+        default=None,
+        help="do not check before the first test that --cdp-base-url answers (for an app "
+        "that comes up during the run)",
+    )
+    parser.addini("cdp_no_app_check", "skip the app check before the first test", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -234,8 +255,7 @@ class CDPAccept:
         if factor is not None and factor <= 0:
             raise pytest.UsageError(f"--cdp-threshold-factor {factor} must be > 0")
         self.factor = factor or 1.0
-        record_only = _setting(config, "cdp_record_only")
-        self.record_only = str(record_only).lower() in ("1", "true", "yes", "on")
+        self.record_only = _truthy(_setting(config, "cdp_record_only"))
         try:
             self.gates: list[Threshold] = session_gates(
                 config.getini("cdp_gates") or None, _setting(config, "cdp_preset")
@@ -250,6 +270,10 @@ class CDPAccept:
             raise pytest.UsageError(f"--cdp-compare-fail: {exc}") from None
         self.notes: list[str] = []
         self.comparison_lines: list[str] = []
+        # What the selected tests can produce (gate.markers.produces), for session gates.
+        self.produced: set[str] = set()
+        self.deselected = 0
+        self.tests_run = 0
 
     # -- the pool ---------------------------------------------------------------
 
@@ -274,18 +298,77 @@ class CDPAccept:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        ours = _registered_cdp_markers(self.config)
+        errors: list[str] = []
         for item in items:
+            problems = [
+                problem
+                for name in dict.fromkeys(m.name for m in item.iter_markers())
+                if (problem := unknown_marker(name, ours)) is not None
+            ]
             markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers() if m.name in MARKERS]
-            if not markers:
+            if markers:
+                try:
+                    item.stash[GATE_KEY] = spec_for(markers)
+                except ThresholdSyntaxError as exc:
+                    problems += [str(problem) for problem in exc.problems]
+            if not problems:
                 continue
-            try:
-                item.stash[GATE_KEY] = spec_for(markers)
-            except ThresholdSyntaxError as exc:
-                if not self.is_worker:
-                    raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+            message = f"{item.nodeid}: " + "\n    ".join(problems)
+            if self.is_worker:
                 # A usage error raised in an xdist worker's collection crashes the run with
                 # an INTERNALERROR that hides the message: the test reports it instead.
-                item.stash[MARKER_ERROR_KEY] = f"{item.nodeid}: {exc}"
+                item.stash[MARKER_ERROR_KEY] = message
+            else:
+                errors.append(message)
+        if errors:  # every bad marker of the run, not only the first
+            raise pytest.UsageError("\n".join(errors))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            names = set(getattr(getattr(item, "_fixtureinfo", None), "names_closure", ()))
+            self.produced |= produces(
+                item.stash.get(GATE_KEY, None),
+                uses_pages=bool(names & set(PAGE_FIXTURES)),
+                records=_holds_recorder(item),
+            )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Under xdist the controller collects nothing: it checks the app before it
+        # starts the workers (which would each fail every test on their own).
+        if self.config.pluginmanager.get_plugin("dsession") is not None:
+            self._check_app()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        if self.is_worker or self.config.pluginmanager.get_plugin("dsession") is not None:
+            return
+        if session.items and any(_uses_app(item) for item in session.items):
+            self._check_app()
+
+    def _check_app(self) -> None:
+        """Stop the run before its first test when the app under test does not answer."""
+        url = _setting(self.config, "cdp_base_url")
+        skip = _setting(self.config, "cdp_no_app_check")
+        if not url or self.config.option.collectonly or _truthy(skip):
+            return
+        from .site import check_app
+
+        problem = check_app(str(url))
+        if problem is not None:
+            raise pytest.UsageError(
+                f"cdp-accept: the app under test at {url} does not answer: {problem}. "
+                "Start it before the run or fix --cdp-base-url / ini cdp_base_url; pass "
+                "--cdp-no-app-check if it comes up during the run."
+            )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            self.tests_run += 1
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -307,13 +390,11 @@ class CDPAccept:
             why = {t.metric: NOTHING_MEASURED for t in spec.thresholds}
             self._judge_test(item, judge_test(spec.thresholds, {}, self.factor, why))
             return result
-        if "peak" in spec.memory:
-            probe.start_peak()
+        probe.before_body(spec.memory)
         try:
             result = yield
         finally:
-            probe.stop_peak()
-        self._measure_after_body(spec, probe)
+            probe.after_body()
         samples = probe.recorder.by_name()
         self._judge_test(item, judge_test(spec.thresholds, samples, self.factor, probe.unmeasured))
         return result
@@ -376,13 +457,6 @@ class CDPAccept:
 
         return write
 
-    def _measure_after_body(self, spec: GateSpec, probe: TestProbe) -> None:
-        probe.measure_fleet()
-        if "idle" in spec.memory:
-            probe.measure_idle()
-        if "js_heap" in spec.memory:
-            probe.measure_js_heap()
-
     def test_finished(self, item: pytest.Item, recorder: MetricsRecorder) -> None:
         samples = recorder.all_samples()
         self.results.add_samples(item.nodeid, self.worker, samples)
@@ -399,15 +473,32 @@ class CDPAccept:
         output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
         if output:
             self.results.merge_wire(output)
+        scope = getattr(node, "workeroutput", {}).get(WORKER_SCOPE)
+        if scope:
+            # Every worker collects the whole selection: any one's view of it will do.
+            data = json.loads(scope)
+            self.produced |= set(data["produced"])
+            self.deselected = max(self.deselected, int(data["deselected"]))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.close_pool()
         if self.is_worker:
             self.config.workeroutput[WORKER_OUTPUT] = self.results.to_wire()  # type: ignore[attr-defined]
+            self.config.workeroutput[WORKER_SCOPE] = json.dumps(  # type: ignore[attr-defined]
+                {"produced": sorted(self.produced), "deselected": self.deselected}
+            )
             return
+        if self.config.option.collectonly or not self.tests_run:
+            return  # nothing ran: no gate to judge, no report to overwrite
         if self.gates:
-            verdicts: list[Verdict] = judge(self.gates, self.results.by_metric(), self.factor)
+            verdicts: list[Verdict] = judge_session(
+                self.gates,
+                self.results.by_metric(),
+                self.produced,
+                self.factor,
+                self.deselected,
+            )
             self.results.add_verdicts("session", "", verdicts)
             self.session_failed = any(not v.passed for v in verdicts)
             if self.session_failed and not self.record_only and session.exitstatus == 0:
@@ -513,6 +604,46 @@ NOTHING_MEASURED = (
     "cdp_fleet or cdp_metrics)"
 )
 WORKER_OUTPUT = "cdp_accept_results"
+WORKER_SCOPE = "cdp_accept_scope"
+APP_FIXTURES = ("cdp_app", "cdp_base_url")
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def _registered_cdp_markers(config: pytest.Config) -> set[str]:
+    """Marker names starting with cdp_ registered in this run (ours and the project's)."""
+    names = set()
+    for line in config.getini("markers"):
+        name = str(line).split(":", 1)[0].split("(", 1)[0].strip()
+        if name.startswith("cdp_"):
+            names.add(name)
+    return names
+
+
+def _uses_app(item: pytest.Item) -> bool:
+    names = getattr(getattr(item, "_fixtureinfo", None), "names_closure", ())
+    return any(name in APP_FIXTURES for name in names)
+
+
+def _holds_recorder(item: pytest.Item) -> bool:
+    """Whether the test can record metrics of its own: it asks for ``cdp_metrics``
+    itself or through a fixture of the project's (ours ask for it only to hand the
+    engine the recorder). A test that fetches it with ``request.getfixturevalue`` is
+    not seen: name the metric in a marker then."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    if "cdp_metrics" in info.argnames:
+        return True
+    for name in info.names_closure:
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            if "cdp_metrics" in fixturedef.argnames and fixturedef.func.__module__ != __name__:
+                return True
+    return False
+
+
 BASELINE_DIR = ".cdp-accept/baselines"
 
 
@@ -573,12 +704,27 @@ def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]:
+    """The page's isolation, and whether it needs a browser launched for the test.
+
+    A test whose renderers are measured (``cdp_memory(idle=..., peak=...)``) gets a
+    browser context of its own whatever the isolation: a pooled page would bring the
+    renderer an earlier test used, and what that test left in it.
+    """
+    spec = request.node.stash.get(GATE_KEY, None)
+    isolation = _isolation(request)
+    if spec is not None and spec.fresh_page:
+        isolation = "context"
+    return isolation, spec is not None and spec.fresh_browser
+
+
 @pytest.fixture
 def cdp_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
-    page = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    isolation, fresh_browser = _page_needs(request)
+    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
@@ -594,7 +740,8 @@ def cdp_async_page(
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
     from .engine.sync import AsyncPage
 
-    page = cdp_pool.acquire_page(cdp_metrics, _isolation(request))
+    isolation, fresh_browser = _page_needs(request)
+    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     try:
         yield AsyncPage(page.runner, page.core)
@@ -607,7 +754,9 @@ def cdp_browser(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncBrowser]:
     """A browser leased from the pool; pages it opens close at teardown; replaced if it died."""
-    browser = cdp_pool.acquire_browser(cdp_metrics)
+    spec = request.node.stash.get(GATE_KEY, None)
+    fresh = spec is not None and spec.fresh_browser
+    browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
     browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)

@@ -108,6 +108,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import http.client
 import json
 import math
 import random
@@ -118,7 +119,9 @@ import socketserver
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1003,3 +1006,40 @@ class AppURL:
     def url(self, path: str = "/") -> str:
         """``path`` relative to the base URL (a leading slash keeps the base's path)."""
         return urllib.parse.urljoin(self.base, path.lstrip("/"))
+
+
+APP_CHECK_TIMEOUT = 10.0
+
+
+def check_app(base: str, timeout: float = APP_CHECK_TIMEOUT) -> str | None:
+    """Whether the app at ``base`` answers: None when it does, else what went wrong.
+
+    Any HTTP answer counts, an error status included (the app is up; what its pages
+    say is for the tests to judge); a refused or reset connection, a name that does
+    not resolve, a timeout or a malformed URL does not. No proxy is used, as for
+    the browser's own traffic to 127.0.0.1.
+    """
+    try:
+        app = AppURL(base)
+    except ValueError as exc:
+        return str(exc)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(app.base, method="GET")
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(1)
+    except urllib.error.HTTPError:
+        return None
+    except urllib.error.URLError as exc:
+        return _reason(exc.reason)
+    except (OSError, http.client.HTTPException) as exc:
+        return _reason(exc)
+    return None
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "no answer within the time limit"
+    if isinstance(reason, BaseException):
+        return f"{type(reason).__name__}: {reason}"
+    return str(reason)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 
 from pytest_cdp_accept import (
     Browser,
+    CommandError,
     EvaluationError,
     HTTPStatusError,
     LaunchError,
@@ -18,6 +21,7 @@ from pytest_cdp_accept import (
     UsageError,
 )
 from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
+from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.site import LocalSite
 
 from .conftest import free_port
@@ -166,11 +170,82 @@ def test_evaluate_nan(page: SyncPage) -> None:
     assert value != value
 
 
+def test_evaluate_keeps_special_numbers_at_any_depth(page: SyncPage) -> None:
+    # JSON (returnByValue) turns these into null and 0, and refuses BigInt, below the top.
+    value = page.evaluate(
+        "({a: NaN, b: [Infinity, -Infinity, -0, 10n ** 20n, undefined, 1.5],"
+        " c: {d: {e: [NaN, {f: -0}]}}, g: 'NaN', h: null, i: undefined})"
+    )
+    assert math.isnan(value["a"])
+    assert value["b"][:2] == [math.inf, -math.inf]
+    assert value["b"][2] == 0
+    assert math.copysign(1, value["b"][2]) == -1
+    assert value["b"][3:] == [10**20, None, 1.5]
+    assert isinstance(value["b"][3], int)
+    assert math.isnan(value["c"]["d"]["e"][0])
+    assert math.copysign(1, value["c"]["d"]["e"][1]["f"]) == -1
+    assert (value["g"], value["h"]) == ("NaN", None)
+    assert "i" not in value  # JSON rules: an undefined property is left out
+    arrays = page.evaluate("Promise.resolve([[NaN], [[-Infinity]], 7n])")
+    assert math.isnan(arrays[0][0])
+    assert arrays[1] == [[-math.inf]]
+    assert arrays[2] == 7
+
+
+def test_evaluate_of_a_cyclic_object_names_the_cycle(page: SyncPage) -> None:
+    with pytest.raises(EvaluationError, match=r"cannot be returned by value.*circular"):
+        page.evaluate("(() => { const o = {}; o.self = o; return o })()")
+    assert page.evaluate("({ok: true})") == {"ok": True}  # the page is fine afterwards
+
+
+def test_evaluated_objects_are_released_in_the_page(page: SyncPage, run: Any) -> None:
+    # An object is serialized through a handle: a handle never released would keep
+    # every returned object alive in the page (and in its memory figures).
+    assert page.evaluate(
+        "(() => { const o = {big: 'x'.repeat(100000)}; globalThis.ref = new WeakRef(o);"
+        " return {size: o.big.length} })()"
+    ) == {"size": 100000}
+    assert page.evaluate(
+        "(() => { const o = {n: 1}; globalThis.ref = new WeakRef(o); return o })()"
+    ) == {"n": 1}
+    time.sleep(0.3)  # the release goes out in the background
+    run(page.core.session.send("HeapProfiler.collectGarbage"))
+    assert page.evaluate("globalThis.ref.deref() === undefined") is True
+
+
 def test_javascript_errors_are_evaluation_errors(page: SyncPage) -> None:
     with pytest.raises(EvaluationError, match="Error: boom"):
         page.evaluate("(() => { throw new Error('boom') })()")
     with pytest.raises(EvaluationError, match="nope"):
         page.evaluate("Promise.reject(new Error('nope'))")
+
+
+def test_failed_navigations_and_commands_are_not_samples(pool: SyncPool, site: LocalSite) -> None:
+    recorder = MetricsRecorder()
+    page = pool.acquire_page(recorder)
+    try:
+        page.goto(site.url("/"))
+        with pytest.raises(HTTPStatusError):
+            page.goto(site.url("/status/500"))
+        with pytest.raises(NavigationError):
+            page.goto(f"http://127.0.0.1:{free_port()}/")
+        with pytest.raises(NavigationTimeoutError):
+            page.goto(site.url("/slow?ms=3000"), timeout=0.3)
+        # An error status the test accepts is a page load like any other (k6's
+        # "expected response").
+        page.goto(site.url("/status/404"), check_status=False)
+        page.evaluate("1")
+        with pytest.raises(EvaluationError):
+            page.evaluate("null.boom")
+        with pytest.raises(CommandError):
+            page.send("Page.noSuchMethod")
+    finally:
+        pool.release_page(page)
+    assert len(recorder["navigation"]) == 2
+    assert len(recorder["navigation.failed"]) == 3
+    assert all(v < 1000 for v in recorder["navigation.failed"][:2])
+    assert len(recorder["command"]) == 1
+    assert len(recorder["command.failed"]) == 2
 
 
 def test_metrics_are_performance_get_metrics(page: SyncPage, site: LocalSite) -> None:

@@ -74,14 +74,58 @@ def test_cdp_errors_name_method_and_code(page: SyncPage) -> None:
     assert "Page.noSuchMethod" in str(info.value)
 
 
-def test_command_timeout_names_method_and_setting(page: SyncPage) -> None:
-    with pytest.raises(CommandTimeoutError, match=r"Runtime.evaluate.*cdp-command-timeout"):
-        page.send(
+def test_a_never_settling_promise_is_not_called_a_slow_browser(page: SyncPage) -> None:
+    for call in (
+        lambda: page.send(
             "Runtime.evaluate",
             {"expression": "new Promise(() => {})", "awaitPromise": True},
             timeout=0.5,
-        )
+        ),
+        lambda: page.evaluate("new Promise(() => {})", timeout=0.5),
+    ):
+        with pytest.raises(CommandTimeoutError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith("Runtime.evaluate got no answer within 0.5 s")
+        assert "the page still answers" in message
+        assert "promise it awaits never settled" in message
+        assert "just slow" not in message
+        assert info.value.page_responsive is True
     assert page.evaluate("1") == 1
+
+
+def test_a_busy_page_is_named_as_the_cause_of_a_timeout(pool: SyncPool, run: Any) -> None:
+    page = pool.acquire_page()
+    core = page.core
+    try:
+        with pytest.raises(CommandTimeoutError) as info:
+            page.evaluate("for (;;) {}", timeout=0.5)
+        assert info.value.page_responsive is False
+        assert info.value.browser_responsive is True
+        assert "main thread is busy or hung" in str(info.value)
+        assert "just slow" not in str(info.value)
+    finally:
+        # Stops the endless script from the I/O thread; the page answers again.
+        run(core.session.send("Runtime.terminateExecution", timeout=5))
+        assert page.evaluate("2", timeout=10) == 2
+        pool.release_page(page)
+
+
+def test_internal_timeouts_keep_the_plain_message() -> None:
+    error = CommandTimeoutError("Page.navigate", 2, "--cdp-command-timeout")
+    assert str(error) == (
+        "Page.navigate got no answer within 2 s; raise --cdp-command-timeout if the browser "
+        "is just slow"
+    )
+    stalled = CommandTimeoutError(
+        "DOM.getDocument",
+        3,
+        "--cdp-command-timeout",
+        page_responsive=False,
+        browser_responsive=False,
+    )
+    assert "neither the page nor the browser answered" in str(stalled)
+    assert "raise --cdp-command-timeout" in str(stalled)
 
 
 def test_command_timeout_covers_writing_the_command(page: SyncPage, run: Any) -> None:

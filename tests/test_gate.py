@@ -6,10 +6,19 @@ import json
 
 import pytest
 
-from pytest_cdp_accept.gate.markers import judge, session_gates, spec_for
+from pytest_cdp_accept.gate.markers import (
+    can_produce,
+    judge,
+    judge_session,
+    judge_test,
+    produces,
+    session_gates,
+    spec_for,
+    unknown_marker,
+)
 from pytest_cdp_accept.gate.report import SCHEMA, Results
 from pytest_cdp_accept.gate.thresholds import ThresholdSyntaxError
-from pytest_cdp_accept.metrics import MetricsRecorder
+from pytest_cdp_accept.metrics import MetricsRecorder, kind_of
 
 
 def spec(name: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -96,7 +105,15 @@ def test_session_gates_from_ini_and_preset() -> None:
         ("memory.idle", "memory"),
     ]
     preset = session_gates(None, "acceptance")
-    assert {g.metric for g in preset} >= {"startup", "navigation", "memory.idle", "fleet.pages"}
+    assert {g.metric for g in preset} >= {
+        "startup",
+        "navigation",
+        "memory.browser_idle",
+        "fleet.pages",
+    }
+    assert "memory.idle" not in {
+        g.metric for g in preset
+    }  # the whole browser, not a test's renderers
     with pytest.raises(ThresholdSyntaxError, match="only preset is 'acceptance'"):
         session_gates(None, "strict")
     with pytest.raises(ThresholdSyntaxError, match="line 1"):
@@ -166,3 +183,157 @@ def test_summary_is_a_table_per_metric_and_a_line_per_threshold() -> None:
     assert "session: browsers launched 1" in text
     assert "pages opened 2" in text
     assert "1 threshold(s) missed" in text
+
+
+# -- failed attempts, scoped session gates, typos ------------------------------------------
+
+
+def test_a_timer_whose_body_raises_records_a_failed_attempt() -> None:
+    recorder = MetricsRecorder()
+    with recorder.timer("checkout"):
+        pass
+    with pytest.raises(ConnectionError), recorder.timer("checkout"):
+        raise ConnectionError("app down")
+    assert len(recorder["checkout"]) == 1
+    assert len(recorder["checkout.failed"]) == 1
+    assert kind_of("checkout.failed") == "failed"
+    assert kind_of("checkout") == "latency"
+
+
+def test_failed_attempts_are_counted_not_judged() -> None:
+    gate = spec("cdp_latency", checkout="p95<100ms")
+    some = judge(gate.thresholds, {"checkout": [50.0, 60.0], "checkout.failed": [900.0]})[0]
+    assert some.passed
+    assert (some.n, some.failed) == (2, 1)
+    assert some.line().endswith("(n=2, 1 failed) [weak: p95 over 2 samples]")
+    only = judge(gate.thresholds, {"checkout.failed": [105.1, 99.0]})[0]
+    assert not only.passed
+    assert only.line() == "✗ checkout p95 < 100 ms: every attempt failed (2)"
+
+
+def test_no_samples_names_what_the_test_recorded() -> None:
+    gate = spec("cdp_latency", tri_it="p95<1s", checkout="p95<1s")
+    samples = {"try_it": [5.0], "navigation": [9.0]}
+    tri_it, checkout = judge_test(gate.thresholds, samples)
+    assert tri_it.line().endswith(
+        "no samples: did you mean 'try_it'? this test recorded navigation, try_it"
+    )
+    assert checkout.line().endswith("no samples: this test recorded navigation, try_it")
+    assert "recorded nothing" in judge_test(gate.thresholds, {})[0].line()
+
+
+def test_a_startup_threshold_without_a_launch_does_not_apply() -> None:
+    gate = spec("cdp_latency", startup="max<3s")
+    verdict = judge_test(gate.thresholds, {"navigation": [5.0]})[0]
+    assert verdict.passed
+    assert not verdict.applies
+    assert verdict.line().startswith("– startup max < 3000 ms: n/a: no browser launch")
+
+
+@pytest.mark.parametrize(
+    ("metric", "tokens", "producible"),
+    [
+        ("navigation", {"pages"}, True),
+        ("navigation", {"recorder"}, False),
+        ("navigation.failed", {"pages"}, True),
+        ("memory.idle", {"pages", "memory.peak"}, False),
+        ("memory.idle_rss", {"memory.idle"}, True),
+        ("memory.browser_idle", {"pages", "memory.idle"}, False),
+        ("memory.browser_idle", {"memory.browser_idle"}, True),
+        ("fleet.pages", {"pages"}, False),
+        ("fleet.pages", {"fleet"}, True),
+        ("stress.success", {"stress"}, True),
+        ("leaks.js_heap", {"pages", "stress"}, False),
+        ("ui_ready", {"pages"}, False),
+        ("ui_ready", {"recorder"}, True),
+        ("ui_ready", {"pages", "metric:ui_ready"}, True),
+    ],
+)
+def test_which_tests_can_produce_a_metric(metric: str, tokens: set[str], producible: bool) -> None:
+    assert can_produce(metric, tokens) is producible
+
+
+def test_session_gates_none_of_the_selected_tests_produce_do_not_apply() -> None:
+    gates = session_gates("ui_ready: p95<2s\ncheckout: p95<2s\n", "acceptance")
+    tokens = produces(None, uses_pages=True, records=False) | produces(
+        spec("cdp_latency", checkout="p95<2s"), uses_pages=False, records=True
+    )
+    verdicts = {
+        v.threshold.metric: v
+        for v in judge_session(gates, {"navigation": [10.0]}, tokens, deselected=7)
+    }
+    assert verdicts["navigation"].passed
+    assert verdicts["navigation"].applies
+    assert not verdicts["startup"].passed  # producible, no sample: still a failure
+    assert not verdicts["checkout"].passed  # its test ran and recorded nothing
+    # ui_ready is producible too: the cdp_latency test holds the recorder.
+    assert not verdicts["ui_ready"].passed
+    for metric in ("memory.browser_idle", "fleet.browsers", "stress.success", "leaks.js_heap"):
+        assert verdicts[metric].passed, metric
+        assert not verdicts[metric].applies, metric
+        assert "n/a (not run: it comes from tests marked" in verdicts[metric].line()
+        assert verdicts[metric].line().endswith("; 7 deselected)")
+    only_pages = judge_session(gates, {}, produces(None, uses_pages=True, records=False))
+    assert {v.threshold.metric for v in only_pages if not v.applies} >= {"ui_ready", "checkout"}
+
+
+def test_cdp_marks_that_are_not_ours_are_caught_with_the_closest_name() -> None:
+    ours = {"cdp_latency", "cdp_memory", "cdp_isolation", "cdp_team"}
+    assert unknown_marker("cdp_latency", ours) is None
+    assert unknown_marker("parametrize", ours) is None  # not ours to judge
+    assert unknown_marker("cdp_team", ours) is None  # registered by the project
+    message = unknown_marker("cdp_latncy", ours)
+    assert message is not None
+    assert message.startswith("unknown marker 'cdp_latncy': did you mean 'cdp_latency'?")
+    far = unknown_marker("cdp_zzz", ours)
+    assert far is not None
+    assert "did you mean" not in far
+
+
+def test_every_bad_keyword_and_threshold_of_a_test_is_reported() -> None:
+    with pytest.raises(ThresholdSyntaxError) as info:
+        spec_for(
+            [
+                ("cdp_latency", (), {"navigation": "p95<<1", "checkout": "fast"}),
+                ("cdp_memory", (), {"idel": "<1MB", "peak": "<1ms"}),
+            ]
+        )
+    assert len(info.value.problems) == 4
+    text = str(info.value)
+    assert text.startswith("4 problems:")
+    assert (
+        "unknown keyword 'idel'; allowed: idle, peak, js_heap, browser_idle, browser_peak" in text
+    )
+    assert "(did you mean 'idle'?)" in text
+
+
+def test_memory_marker_asks_for_fresh_pages_or_browsers() -> None:
+    assert spec("cdp_memory", idle="<1GB").fresh_page
+    assert not spec("cdp_memory", idle="<1GB").fresh_browser
+    assert spec("cdp_memory", browser_peak="<1GB").fresh_browser
+    assert not spec("cdp_memory", js_heap="<1GB").fresh_page
+
+
+def test_the_summary_shows_failures_next_to_n() -> None:
+    results = Results()
+    recorder = MetricsRecorder()
+    recorder.record("checkout", 10.0)
+    recorder.record("checkout.failed", 900.0)
+    recorder.record("ui_ready.failed", 105.1)
+    results.add_samples("t.py::test", "main", recorder.all_samples())
+    lines = results.summary_lines()
+    assert lines[0].split() == ["metric", "n", "failed", "min", "med", "p95", "p99", "max"]
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line.strip()}
+    assert rows["checkout"][:3] == ["checkout", "1", "1"]
+    assert rows["ui_ready"][:4] == ["ui_ready", "0", "1", "-"]
+    assert "checkout.failed" not in rows
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), float("inf"), "fast"])
+def test_a_sample_that_is_not_a_finite_number_names_the_metric(value: object) -> None:
+    recorder = MetricsRecorder()
+    with pytest.raises(ValueError, match=r"record\('ui_ready', .*\): a sample must be a finite"):
+        recorder.record("ui_ready", value)  # type: ignore[arg-type]
+    assert "ui_ready" not in recorder
+    recorder.record("ui_ready", 12)
+    assert recorder["ui_ready"] == [12.0]

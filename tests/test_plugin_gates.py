@@ -79,11 +79,13 @@ def test_planted_memory_cases(pytester: pytest.Pytester, isolated: Path) -> None
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*✗ memory.idle value < 1 MB: * MB (n=1)*"])
     result.stdout.fnmatch_lines(["*memory.peak *"])
-    result.stdout.fnmatch_lines(["*session: *peak memory * MB PSS (RSS * MB)*"])
-    # RSS is the secondary figure: it counts pages shared between processes in each.
+    result.stdout.fnmatch_lines(["*session: *peak memory * MB (RSS * MB)*"])
+    # The figures are the test's renderers' footprint (anonymous and shared memory, see
+    # docs/measurement.md); RSS, the secondary figure, also counts the file-backed pages
+    # (the browser's code) and pages shared between processes, in each.
     metrics = json.loads((pytester.path / "out.json").read_text())["metrics"]
-    assert metrics["memory.idle_rss"]["max"] > metrics["memory.idle"]["max"] > 50
-    assert metrics["memory.peak_rss"]["max"] > metrics["memory.peak"]["max"] > 50
+    assert metrics["memory.idle_rss"]["max"] > 3 * metrics["memory.idle"]["max"] > 15
+    assert metrics["memory.peak_rss"]["max"] > 3 * metrics["memory.peak"]["max"] > 15
     result.stdout.fnmatch_lines(["*memory.js_heap *"])
 
 

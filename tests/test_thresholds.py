@@ -795,6 +795,16 @@ def test_parse_gates_bad_line(text: str, lineno: int, fragments: list[str]) -> N
         assert fragment in str(excinfo.value)
 
 
+def test_parse_gates_reports_every_bad_line() -> None:
+    text = "navigation: p95<<500ms\nstartup: max<3s\ncheckout: soon\nx\n"
+    with pytest.raises(ThresholdSyntaxError, match=r"^3 problems:") as excinfo:
+        parse_gates(text, KINDS_MAP)
+    assert [problem.line for problem in excinfo.value.problems] == [1, 3, 4]
+    assert excinfo.value.line == 1
+    for fragment in ("gate line 1", '"p95<<500ms"', "gate line 3", '"soon"', "gate line 4"):
+        assert fragment in str(excinfo.value)
+
+
 def test_parse_gates_unknown_kind_in_mapping() -> None:
     with pytest.raises(ThresholdSyntaxError, match=r"gate line 1 .*unknown metric kind"):
         parse_gates("navigation: p95<5ms", {"navigation": "speed"})
@@ -809,7 +819,7 @@ def test_acceptance_preset_parses() -> None:
     assert [(t.metric, t.describe()) for t in parsed] == [
         ("startup", "max < 3000 ms"),
         ("navigation", "p95 < 500 ms"),
-        ("memory.idle", "value < 500 MB"),
+        ("memory.browser_idle", "value < 500 MB"),
         ("fleet.browsers", "value >= 10"),
         ("fleet.pages", "value >= 50"),
         ("stress.success", "rate >= 95 %"),

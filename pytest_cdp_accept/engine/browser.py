@@ -38,6 +38,7 @@ from ..errors import (
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .connection import CDPSession, Connection
+from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
@@ -122,17 +123,6 @@ class _LazyTiming:
                 )
             self._value = await self._page._navigation_timing()
         return self._value
-
-
-@dataclass(frozen=True)
-class MemoryInfo:
-    """Memory of a browser's process tree, in MB (1 MB = 2**20 bytes)."""
-
-    pss_mb: float
-    """Proportional set size summed over the processes: shared pages counted once."""
-    rss_mb: float
-    """Resident set size summed: counts shared pages in every process (too high)."""
-    processes: int
 
 
 @dataclass(frozen=True)
@@ -261,23 +251,136 @@ class Page:
         if method.startswith(STATEFUL_PREFIXES):
             self.tainted = True
         start = time.perf_counter()
-        result = await self.session.send(method, params, timeout=timeout)
-        self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
+        try:
+            result = await self.session.send(method, params, timeout=timeout)
+        except CDPAcceptError as exc:
+            self.recorder.record("command.failed", _ms_since(start))
+            if isinstance(exc, CommandTimeoutError):
+                raise await self._explain_timeout(exc) from None
+            raise
+        self.recorder.record("command", _ms_since(start))
         return result
 
     async def evaluate(
         self, expression: str, *, timeout: float | None = None, record: bool = True
     ) -> Any:
-        """Evaluate a JavaScript expression (promises are awaited) and return its value."""
+        """Evaluate a JavaScript expression (promises are awaited) and return its value.
+
+        Objects and arrays come back as dicts and lists (JSON rules: ``undefined``
+        becomes None, functions and symbols are left out, ``toJSON`` is used), with
+        ``NaN``, ``Infinity``, ``-Infinity``, ``-0`` and BigInt kept at any depth as
+        floats and ints.
+        """
         start = time.perf_counter()
-        result = await self.session.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-            timeout=timeout,
-        )
+        try:
+            value = await self._evaluate(expression, timeout)
+        except CDPAcceptError as exc:
+            if record:
+                self.recorder.record("command.failed", _ms_since(start))
+            if isinstance(exc, CommandTimeoutError):
+                raise await self._explain_timeout(exc) from None
+            raise
         if record:
-            self.recorder.record("command", (time.perf_counter() - start) * 1000.0)
-        return _evaluate_value(expression, result)
+            self.recorder.record("command", _ms_since(start))
+        return value
+
+    async def _evaluate(self, expression: str, timeout: float | None) -> Any:
+        # returnByValue is JSON: it turns NaN and Infinity into null and -0 into 0, and
+        # refuses BigInt, below the top level. A primitive comes back exactly in one
+        # round trip (as fast as returnByValue); an object is serialized in the page by
+        # a second call that tags those values (bench/bench_fidelity.py).
+        timeout = self.browser.connection.command_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        result = await self.session.send(
+            "Runtime.evaluate", {"expression": expression, "awaitPromise": True}, timeout=timeout
+        )
+        remote = _evaluate_result(expression, result)
+        object_id = remote.get("objectId")
+        if object_id is None:
+            return _primitive(remote)
+        try:
+            if remote.get("type") != "object":
+                return None  # a function or a symbol: nothing to return by value
+            converted = await self.session.send(
+                "Runtime.callFunctionOn",
+                {"functionDeclaration": TO_JSON, "objectId": object_id, "returnByValue": True},
+                timeout=max(0.1, deadline - time.monotonic()),
+            )
+            details = converted.get("exceptionDetails")
+            if details:
+                raise EvaluationError(
+                    expression, "its result cannot be returned by value: " + _describe(details)
+                )
+            text = (converted.get("result") or {}).get("value")
+            return None if text is None else json.loads(text, object_hook=_tagged)
+        finally:
+            # The page keeps the object for our handle until it is released.
+            self._spawn(self.session.send("Runtime.releaseObject", {"objectId": object_id}))
+
+    async def _explain_timeout(self, error: CommandTimeoutError) -> CommandTimeoutError:
+        """The error again, saying whether the page (and the browser) still answer: a
+        command waiting on a promise that never settles is not a slow browser."""
+        try:
+            await self.session.send(
+                "Runtime.evaluate", {"expression": "0"}, timeout=RESPONSIVENESS_PROBE
+            )
+        except CommandTimeoutError:
+            page_answers = False
+        except CDPAcceptError:
+            return error  # crashed or closed meanwhile: that error comes with the next call
+        else:
+            page_answers = True
+        browser_answers: bool | None = None
+        if not page_answers:
+            try:
+                await self.browser.session.send("Browser.getVersion", timeout=RESPONSIVENESS_PROBE)
+            except CDPAcceptError:
+                browser_answers = False
+            else:
+                browser_answers = True
+        return CommandTimeoutError(
+            error.method,
+            error.timeout,
+            error.setting,
+            page_responsive=page_answers,
+            browser_responsive=browser_answers,
+        )
+
+    async def renderer_pids(self, timeout: float = 10.0) -> set[int]:
+        """The OS processes rendering this page's frames (the main frame and any
+        out-of-process iframes).
+
+        CDP names no process of a target; a trace of the page does: its
+        ``TracingStartedInBrowser`` event lists every frame with its ``processId``
+        (how Lighthouse finds a page's processes). The first trace in a browser starts
+        its tracing service (~100 ms, one utility process); later ones take ~35 ms.
+        """
+        session = self.session
+        found: list[dict[str, Any]] = []
+
+        def collect(params: dict[str, Any]) -> None:
+            found.extend(e for e in params.get("value", ()) if e.get("name") == TRACE_STARTED)
+
+        off = session.on("Tracing.dataCollected", collect)
+        complete = asyncio.ensure_future(
+            session.wait_for("Tracing.tracingComplete", timeout=timeout)
+        )
+        try:
+            await session.send("Tracing.start", TRACE_FRAMES, timeout=timeout)
+            await session.send("Tracing.end", timeout=timeout)
+            await complete
+        finally:
+            off()
+            complete.cancel()
+            if complete.done() and not complete.cancelled():
+                complete.exception()  # retrieved: the start or end already failed
+        pids: set[int] = set()
+        for event in found:
+            for frame in ((event.get("args") or {}).get("data") or {}).get("frames") or ():
+                pid = frame.get("processId")
+                if isinstance(pid, int) and pid > 0:
+                    pids.add(pid)
+        return pids
 
     async def metrics(self) -> dict[str, float]:
         """``Performance.getMetrics`` as a name -> value dict (enables the domain once)."""
@@ -312,7 +415,10 @@ class Page:
         """Navigate and wait for ``wait_until``; raises NavigationError on failure.
 
         An HTTP error status (>= 400) raises :class:`HTTPStatusError` unless
-        ``check_status=False``; the error carries the :class:`Navigation`.
+        ``check_status=False``; the error carries the :class:`Navigation`. The time is
+        recorded as a ``navigation`` sample; a navigation that failed (network error,
+        timeout, an HTTP error status that raises) is recorded as ``navigation.failed``
+        instead, so the time it took to fail never counts as a page load.
         """
         if wait_until not in WAIT_UNTIL:
             raise UsageError(f"wait_until={wait_until!r}: expected one of {', '.join(WAIT_UNTIL)}")
@@ -322,7 +428,47 @@ class Page:
         watch = _NavigationWatch(self)
         start = time.perf_counter()
         try:
-            loader, error_text = await self._navigate(url, wait_until, timeout)
+            nav, http_failed = await self._navigate(
+                url, wait_until, timeout, deadline, watch, start
+            )
+        except CDPAcceptError:
+            if record:  # a failed attempt is not a sample of the navigation's time
+                self.recorder.record(f"{self.navigation_metric}.failed", _ms_since(start))
+            raise
+        if check_status and http_failed:
+            if record:
+                self.recorder.record(f"{self.navigation_metric}.failed", nav.elapsed_ms)
+            raise HTTPStatusError(nav.url, nav.status or 0, nav)
+        if record:
+            self.recorder.record(self.navigation_metric, nav.elapsed_ms)
+        return nav
+
+    async def _navigate(
+        self,
+        url: str,
+        wait_until: str,
+        timeout: float,
+        deadline: float,
+        watch: _NavigationWatch,
+        start: float,
+    ) -> tuple[Navigation, bool]:
+        """The navigation, and whether the server answered with an HTTP error."""
+        try:
+            try:
+                # Navigating a crashed tab revives it; a closed or detached one is gone.
+                revive = isinstance(self.session.ended, TargetCrashedError)
+                reply = await self.session.send(
+                    "Page.navigate", {"url": url}, timeout=timeout, to_ended=revive
+                )
+            except CommandError as exc:
+                raise NavigationError(url, exc.message) from exc
+            except CommandTimeoutError:
+                await self._stop_loading()
+                raise NavigationTimeoutError(url, wait_until, timeout) from None
+            loader = reply.get("loaderId")
+            error_text = reply.get("errorText")
+            if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
+                raise NavigationError(url, error_text)
             if loader is None:  # same-document navigation: nothing to wait for
                 end = time.perf_counter()
             else:
@@ -341,34 +487,7 @@ class Page:
         if loader:
             timing = _LazyTiming(self, loader, asyncio.get_running_loop())
         nav = Navigation(final_url, status, elapsed, wait_until, timing)
-        if record:
-            self.recorder.record(self.navigation_metric, elapsed)
-        if check_status and status is not None and status >= 400:
-            raise HTTPStatusError(final_url, status, nav)
-        if error_text and check_status:
-            raise HTTPStatusError(final_url, status or 0, nav)
-        return nav
-
-    async def _navigate(
-        self, url: str, wait_until: str, timeout: float
-    ) -> tuple[str | None, str | None]:
-        """Send ``Page.navigate``: the new document's loaderId (None for a same-document
-        navigation) and the error text of an HTTP error status, if any."""
-        try:
-            # Navigating a crashed tab revives it; a closed or detached one is gone.
-            revive = isinstance(self.session.ended, TargetCrashedError)
-            reply = await self.session.send(
-                "Page.navigate", {"url": url}, timeout=timeout, to_ended=revive
-            )
-        except CommandError as exc:
-            raise NavigationError(url, exc.message) from exc
-        except CommandTimeoutError:
-            await self._stop_loading()
-            raise NavigationTimeoutError(url, wait_until, timeout) from None
-        error_text = reply.get("errorText")
-        if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
-            raise NavigationError(url, error_text)
-        return reply.get("loaderId"), error_text
+        return nav, bool(error_text) or (status is not None and status >= 400)
 
     async def _stop_loading(self) -> None:
         with contextlib.suppress(CDPAcceptError):
@@ -522,16 +641,61 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _evaluate_value(expression: str, result: dict[str, Any]) -> Any:
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _describe(details: dict[str, Any]) -> str:
+    exc = details.get("exception") or {}
+    description = exc.get("description") or details.get("text") or "unknown error"
+    return str(description).split("\n    at ")[0]
+
+
+def _evaluate_result(expression: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The RemoteObject of an evaluation; raises EvaluationError when the page threw."""
     details = result.get("exceptionDetails")
     if details:
-        exc = details.get("exception") or {}
-        description = exc.get("description") or details.get("text") or "unknown error"
-        raise EvaluationError(expression, str(description).split("\n    at ")[0])
-    remote = result.get("result") or {}
+        raise EvaluationError(expression, _describe(details))
+    remote: dict[str, Any] = result.get("result") or {}
+    return remote
+
+
+def _primitive(remote: dict[str, Any]) -> Any:
     if "unserializableValue" in remote:
         return _unserializable(remote["unserializableValue"])
     return remote.get("value")
+
+
+SPECIAL_TAG = "\u0000cdp"
+"""The key of the one-key objects that stand for values JSON cannot carry."""
+
+TO_JSON = """function () {
+  return JSON.stringify(this, function (key, value) {
+    if (typeof value === "bigint") return {"\\u0000cdp": value.toString() + "n"};
+    if (typeof value === "number") {
+      if (value !== value) return {"\\u0000cdp": "NaN"};
+      if (value === Infinity) return {"\\u0000cdp": "Infinity"};
+      if (value === -Infinity) return {"\\u0000cdp": "-Infinity"};
+      if (value === 0 && 1 / value < 0) return {"\\u0000cdp": "-0"};
+    }
+    return value;
+  });
+}"""
+"""Serializes the evaluated object in the page, tagging NaN, +-Infinity, -0 and BigInt."""
+
+
+def _tagged(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and SPECIAL_TAG in obj:
+        return _unserializable(obj[SPECIAL_TAG])
+    return obj
+
+
+TRACE_STARTED = "TracingStartedInBrowser"
+TRACE_FRAMES = {
+    "traceConfig": {"includedCategories": ["disabled-by-default-devtools.timeline"]},
+    "transferMode": "ReportEvents",
+}
+RESPONSIVENESS_PROBE = 1.0  # seconds a page gets to answer "0" after a command timed out
 
 
 class Browser:
@@ -671,11 +835,11 @@ class Browser:
         return True
 
     async def memory(self) -> MemoryInfo:
-        """PSS and RSS of the browser's process tree (local browsers only)."""
+        """Footprint, PSS and RSS of the browser's process tree (local browsers only; see
+        :mod:`pytest_cdp_accept.engine.memory` for what each counts)."""
         if self.process is None:
             raise UsageError(f"memory() needs a browser launched here; {self.endpoint} is remote")
-        procs = self.process.process_tree()
-        return await asyncio.get_running_loop().run_in_executor(None, memory_of, procs)
+        return await asyncio.get_running_loop().run_in_executor(None, tree_memory, self.process.pid)
 
     # -- pages and contexts -----------------------------------------------------
 
@@ -765,20 +929,8 @@ class Browser:
 
 
 def memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
-    pss = rss = 0
-    count = 0
-    for proc in procs:
-        try:
-            info = proc.memory_full_info()
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-        except psutil.AccessDenied:
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)  # PSS is Linux-only; elsewhere RSS stands in
-        count += 1
-    mb = 1024.0 * 1024.0
-    return MemoryInfo(pss / mb, rss / mb, count)
+    """The figures (see :mod:`pytest_cdp_accept.engine.memory`) summed over ``procs``."""
+    return memory_of_pids(proc.pid for proc in procs)
 
 
 async def resolve_endpoint(endpoint: str, timeout: float = 10.0) -> str:

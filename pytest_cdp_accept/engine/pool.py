@@ -237,8 +237,14 @@ class BrowserPool:
             return await pooled.browser.health_check()
         return True
 
-    async def _choose_browser(self, recorder: Recorder) -> PooledBrowser:
-        """The least loaded healthy browser, or a new one while under ``size``."""
+    async def _choose_browser(self, recorder: Recorder, fresh: bool = False) -> PooledBrowser:
+        """The least loaded healthy browser, or a new one while under ``size``.
+
+        ``fresh``: a browser that has served no lease yet, launched for this one if
+        need be (an idle used browser is retired to make room), so that what is
+        measured of the whole browser is not what earlier tests left in it. When every
+        browser is busy and the pool is full, the lease shares one as usual.
+        """
         while True:
             if self._closed:
                 raise PoolClosedError("the browser pool is closed")
@@ -248,6 +254,15 @@ class BrowserPool:
             live = [b for b in self._browsers if not b.retiring]
             free = [b for b in live if b.active == 0]
             room = len(live) + len(self._launching) < self.options.size
+            if fresh:
+                unused = [b for b in free if b.leases == 0]
+                if unused:
+                    free = unused
+                elif room:
+                    free = []  # launch one below
+                elif free:
+                    self._drop(min(free, key=lambda b: b.last_used))
+                    continue
             if free or (live and not room):
                 pooled = min(free or live, key=lambda b: b.active)
                 # A browser other leases are using is demonstrably alive: a stall of its
@@ -306,12 +321,17 @@ class BrowserPool:
     # -- pages ----------------------------------------------------------------
 
     async def acquire_page(
-        self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
+        self,
+        recorder: Recorder = NULL_RECORDER,
+        isolation: Isolation | None = None,
+        *,
+        fresh_browser: bool = False,
     ) -> PageLease:
-        """A clean page on a healthy pooled browser."""
+        """A clean page on a healthy pooled browser (with ``fresh_browser``, on one that
+        served no lease before: see :meth:`_choose_browser`)."""
         isolation = check_isolation(isolation or self.options.isolation)
         for attempt in range(3):
-            pooled = await self._choose_browser(recorder)
+            pooled = await self._choose_browser(recorder, fresh_browser)
             start = time.perf_counter()  # launches are recorded as startup, not here
             try:
                 if isolation == "context":
@@ -481,9 +501,12 @@ class BrowserPool:
 
     # -- browser leases -------------------------------------------------------
 
-    async def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> PooledBrowser:
-        """A healthy pooled browser; give it back with :meth:`release_browser`."""
-        pooled = await self._choose_browser(recorder)
+    async def acquire_browser(
+        self, recorder: Recorder = NULL_RECORDER, *, fresh: bool = False
+    ) -> PooledBrowser:
+        """A healthy pooled browser (``fresh``: one that served no lease before); give it
+        back with :meth:`release_browser`."""
+        pooled = await self._choose_browser(recorder, fresh)
         self._leases += 1
         return pooled
 

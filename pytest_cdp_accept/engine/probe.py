@@ -1,44 +1,77 @@
-"""Per-test measurement of the browsers a test used: memory, JS heap, health.
+"""Per-test measurement of what a test used: memory, JS heap, fleet health.
 
-A :class:`TestProbe` is told which browsers and pages a test leased. For
-``cdp_memory`` it samples the PSS of those browsers' process trees in a
-background thread while the body runs (``memory.peak``), waits for memory to
-settle after the body (``memory.idle``), and reads each page's JS heap
-(``memory.js_heap``). PSS comes from psutil, so no CDP traffic disturbs the
-test while it runs.
+A :class:`TestProbe` is told which browsers and pages a test leased and which
+memory figures it asks for (see :mod:`pytest_cdp_accept.engine.memory` for
+what a figure counts):
+
+``memory.idle`` / ``memory.peak``
+    The footprint of the processes that render the test's pages. They are found
+    by a trace of each page (:meth:`Page.renderer_pids`) before the body and
+    after it; no CDP traffic disturbs the body itself. While the body runs a
+    background thread reads the footprint of every renderer of the test's
+    browsers from ``/proc``; once the body is over, the peak is the highest sum,
+    at one sampling moment, over the renderers found before or after it. Idle is
+    read after the body, once the pages' garbage is collected and the figure
+    settles.
+``memory.browser_idle`` / ``memory.browser_peak``
+    The same for every process of the test's browsers (the tracing service the
+    lookups start left out). The plugin hands such a test a browser launched for
+    it, so the figure does not carry what earlier tests did.
+``memory.js_heap``
+    The largest ``JSHeapUsedSize`` among the test's live pages, read before the
+    garbage collection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import CDPAcceptError
 from ..metrics import MetricsRecorder
-from .browser import Browser, MemoryInfo, Page, memory_of
+from .browser import Browser, Page
 from .fleet import Fleet
+from .memory import MemoryInfo, ProcessMemory, ProcessRoles, memory_of_pids, read_process, total
 from .sync import LoopThread
 
-PEAK_INTERVAL = 0.1  # seconds between PSS samples while the body runs
+PEAK_INTERVAL = 0.1  # seconds between samples while the body runs (at least)
+PEAK_LOAD = 3.0  # ... and at least this many times what the last sample took to read
 SETTLE_STEP = 0.1
 SETTLE_MAX = 2.0  # at most this long waiting for memory to settle after the body
-SETTLE_TOLERANCE_MB = 2.0
+SETTLE_TOLERANCE_MB = 1.0  # settled: changed by less than this (or 2 %) in one step
+SETTLE_TOLERANCE_SHARE = 0.02
+LOOKUP_TIMEOUT = 10.0
 MB = 1024.0 * 1024.0
 REMOTE = (
-    "not measurable: the test's browsers are remote (--cdp-endpoint), and PSS is read "
+    "not measurable: the test's browsers are remote (--cdp-endpoint), and memory is read "
     "from local processes; gate memory where the browser is launched"
 )
+NO_PAGE = "not measurable: the test has no live page whose renderer could be read"
+TEST_FIGURES = frozenset({"idle", "peak"})
+BROWSER_FIGURES = frozenset({"browser_idle", "browser_peak"})
 
 
 def pss_of(browsers: Iterable[Browser]) -> MemoryInfo:
-    """PSS/RSS summed over the process trees of local browsers (remote ones count 0)."""
-    procs = []
+    """The figures summed over the process trees of local browsers (remote ones count 0)."""
+    roles = ProcessRoles()
+    pids = []
     for browser in browsers:
         if browser.process is not None and browser.is_alive():
-            procs += browser.process.process_tree()
-    return memory_of(procs)
+            pids += [pid for pid, _ in roles.tree(browser.process.pid)]
+    return memory_of_pids(pids)
+
+
+class _Sample:
+    """One sampling moment: each renderer's figures, and each whole tree's."""
+
+    __slots__ = ("renderers", "trees")
+
+    def __init__(self) -> None:
+        self.renderers: dict[int, ProcessMemory] = {}
+        self.trees = MemoryInfo(0.0, 0.0, 0)
 
 
 class TestProbe:
@@ -51,9 +84,12 @@ class TestProbe:
         self.fleet: Fleet | None = None
         self.browsers: list[Browser] = []
         self.pages: list[Page] = []
+        self.figures: frozenset[str] = frozenset()
         self._runner: LoopThread | None = None
-        self._peak = 0.0
-        self._peak_rss = 0.0
+        self._roles = ProcessRoles()
+        self._start_pids: set[int] = set()
+        self._lookup_error = ""
+        self._samples: list[_Sample] = []
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         # Why a metric got no samples, for the verdict: metric -> reason.
@@ -66,61 +102,187 @@ class TestProbe:
         if page is not None and page not in self.pages:
             self.pages.append(page)
 
-    def _local_browsers(self, metric: str) -> list[Browser]:
-        """The test's browsers whose processes we can read; notes why when there are none."""
-        local = [b for b in self.browsers if b.process is not None]
-        if self.browsers and not local:
-            self.unmeasured[metric] = REMOTE
-        return local
+    def _local_browsers(self) -> list[Browser]:
+        return [b for b in self.browsers if b.process is not None]
 
-    # -- peak ---------------------------------------------------------------------
+    def _live_pages(self) -> list[Page]:
+        return [
+            p for p in self.pages if p.browser.process is not None and not (p.closed or p.crashed)
+        ]
 
-    def start_peak(self) -> None:
-        self._stop.clear()
-        self._sampler = threading.Thread(target=self._sample, name="cdp-peak", daemon=True)
-        self._sampler.start()
+    # -- around the body ---------------------------------------------------------------
+
+    def before_body(self, figures: Iterable[str]) -> None:
+        """Find the renderers the body starts with and start sampling, as ``figures``
+        (any of idle, peak, js_heap, browser_idle, browser_peak) need."""
+        self.figures = frozenset(figures)
+        if "peak" in self.figures:
+            self._start_pids = self._renderer_pids()
+        if self.figures & {"peak", "browser_peak"} and self._local_browsers():
+            self._stop.clear()
+            self._sampler = threading.Thread(target=self._sample, name="cdp-peak", daemon=True)
+            self._sampler.start()
+
+    def after_body(self) -> None:
+        """Stop sampling; record every figure asked for (and the fleet's health)."""
+        self._stop_sampler()
+        self.measure_fleet()
+        if "js_heap" in self.figures:
+            self.measure_js_heap()
+        memory = self.figures & (TEST_FIGURES | BROWSER_FIGURES)
+        if not memory:
+            return
+        if not self._local_browsers():
+            if self.browsers:
+                for figure in memory:
+                    self.unmeasured[f"memory.{figure}"] = REMOTE
+            return
+        if memory & {"idle", "browser_idle"}:
+            self._collect_garbage()
+        end_pids = self._renderer_pids() if memory & TEST_FIGURES else set()
+        if memory & TEST_FIGURES:
+            self._record_renderers(memory, end_pids)
+        if "browser_idle" in memory:
+            whole = self._settled(self._trees)
+            self.recorder.record("memory.browser_idle", whole.footprint_mb)
+        if "browser_peak" in memory:
+            final = self._take_sample()
+            highest = max(s.trees.footprint_mb for s in [*self._samples, final])
+            self.recorder.record("memory.browser_peak", highest)
+
+    # -- sampling while the body runs ----------------------------------------------------
 
     def _sample(self) -> None:
         while not self._stop.is_set():
+            start = time.perf_counter()
             with contextlib.suppress(Exception):  # a browser may die mid-sample
-                self._take_peak_sample()
-            self._stop.wait(PEAK_INTERVAL)
+                self._samples.append(self._take_sample())
+            took = time.perf_counter() - start
+            # Reading /proc costs a few ms per process: never more than a third of a core.
+            self._stop.wait(max(PEAK_INTERVAL, PEAK_LOAD * took))
 
-    def _take_peak_sample(self) -> None:
-        memory = pss_of(list(self.browsers))
-        self._peak = max(self._peak, memory.pss_mb)
-        self._peak_rss = max(self._peak_rss, memory.rss_mb)
+    def _take_sample(self) -> _Sample:
+        sample = _Sample()
+        whole = "browser_peak" in self.figures
+        tree_figures: list[ProcessMemory] = []
+        for browser in self._local_browsers():
+            assert browser.process is not None
+            for pid, role in self._roles.tree(browser.process.pid):
+                if role != "renderer" and not whole:
+                    continue
+                figures = read_process(pid)
+                if figures is None:
+                    continue
+                if role == "renderer":
+                    sample.renderers[pid] = figures
+                tree_figures.append(figures)
+        if whole:
+            sample.trees = total(tree_figures)
+        return sample
 
-    def stop_peak(self) -> None:
+    def _stop_sampler(self) -> None:
         if self._sampler is None:
             return
         self._stop.set()
         self._sampler.join(5)
         self._sampler = None
-        with contextlib.suppress(Exception):
-            self._take_peak_sample()
-        if self._local_browsers("memory.peak"):
-            self.recorder.record("memory.peak", self._peak)
-            self.recorder.record("memory.peak_rss", self._peak_rss)  # secondary figure
 
-    # -- after the body -----------------------------------------------------------------
+    def _record_renderers(self, memory: frozenset[str], end_pids: set[int]) -> None:
+        why = NO_PAGE
+        if self._lookup_error:
+            why = (
+                "not measurable: the renderer of the test's pages was not found "
+                f"({self._lookup_error})"
+            )
+        if "peak" in memory:
+            if self._start_pids or end_pids:
+                self._record_peak(self._start_pids | end_pids)
+            else:
+                self.unmeasured["memory.peak"] = why
+        if "idle" in memory:
+            if end_pids:
+                idle = self._settled(lambda: memory_of_pids(end_pids))
+                self.recorder.record("memory.idle", idle.footprint_mb)
+                self.recorder.record("memory.idle_rss", idle.rss_mb)  # secondary figure
+            else:
+                self.unmeasured["memory.idle"] = why
 
-    def measure_idle(self) -> None:
-        """Wait (up to 2 s) until PSS changes by less than 2 MB in 100 ms; record it."""
-        browsers = self._local_browsers("memory.idle")
-        if not browsers:
-            return
+    def _record_peak(self, pids: set[int]) -> None:
+        samples = [*self._samples, self._take_sample()]
+        footprint = rss = 0.0
+        for sample in samples:
+            mine = [sample.renderers[pid] for pid in pids if pid in sample.renderers]
+            footprint = max(footprint, sum(m.footprint_mb for m in mine))
+            rss = max(rss, sum(m.rss_mb for m in mine))
+        self.recorder.record("memory.peak", footprint)
+        self.recorder.record("memory.peak_rss", rss)  # secondary figure
+
+    # -- after the body --------------------------------------------------------------------
+
+    def _trees(self) -> MemoryInfo:
+        pids: list[int] = []
+        for browser in self._local_browsers():
+            assert browser.process is not None
+            pids += [pid for pid, _ in self._roles.tree(browser.process.pid)]
+        return memory_of_pids(pids)
+
+    @staticmethod
+    def _settled(read: Callable[[], MemoryInfo]) -> MemoryInfo:
+        """Read until the footprint changes by less than 1 MB (or 2 %) in 100 ms (2 s
+        at most): what the processes hold once the body's work has died down."""
         deadline = time.monotonic() + SETTLE_MAX
-        last = pss_of(browsers)
+        last = read()
         while time.monotonic() < deadline:
             time.sleep(SETTLE_STEP)
-            now = pss_of(browsers)
-            settled = abs(now.pss_mb - last.pss_mb) < SETTLE_TOLERANCE_MB
+            now = read()
+            tolerance = max(SETTLE_TOLERANCE_MB, SETTLE_TOLERANCE_SHARE * last.footprint_mb)
+            settled = abs(now.footprint_mb - last.footprint_mb) < tolerance
             last = now
             if settled:
                 break
-        self.recorder.record("memory.idle", last.pss_mb)
-        self.recorder.record("memory.idle_rss", last.rss_mb)  # secondary figure
+        return last
+
+    def _renderer_pids(self) -> set[int]:
+        """The processes rendering the test's live pages (traced one page at a time per
+        browser: a browser runs one trace at once)."""
+        pages = self._live_pages()
+        if self._runner is None or not pages:
+            return set()
+
+        async def lookup() -> set[int]:
+            by_browser: dict[Browser, list[Page]] = {}
+            for page in pages:
+                by_browser.setdefault(page.browser, []).append(page)
+
+            async def one_browser(listed: list[Page]) -> set[int]:
+                found: set[int] = set()
+                for page in listed:
+                    try:
+                        found |= await page.renderer_pids(timeout=LOOKUP_TIMEOUT)
+                    except (CDPAcceptError, asyncio.TimeoutError) as exc:
+                        self._lookup_error = f"{type(exc).__name__}: {exc}"
+                return found
+
+            results = await asyncio.gather(*(one_browser(p) for p in by_browser.values()))
+            return set().union(*results)
+
+        return self._runner.run(lookup())
+
+    def _collect_garbage(self) -> None:
+        """Collect the garbage of the test's pages, so that when V8 last did does not
+        decide the figure."""
+        pages = self._live_pages()
+        if self._runner is None or not pages:
+            return
+
+        async def collect() -> None:
+            async def one(page: Page) -> None:
+                with contextlib.suppress(CDPAcceptError):
+                    await page.session.send("HeapProfiler.collectGarbage", timeout=10)
+
+            await asyncio.gather(*(one(page) for page in pages))
+
+        self._runner.run(collect())
 
     def measure_fleet(self) -> None:
         """How much of the fleet is still healthy after the body."""

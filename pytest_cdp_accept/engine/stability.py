@@ -93,22 +93,50 @@ class Outcomes:
         return lines
 
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# Kept as written: URLs and network addresses (an IP or localhost, with its port).
+_KEPT = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"
+    r"|\blocalhost:\d+\b"
+    r"|\[[0-9A-Fa-f:.]+\](?::\d+)?"
+)
+# Folded: memory addresses and other numbers (a run index, a duration, a count).
+_FOLDED = re.compile(r"\b0x[0-9A-Fa-f]+\b|\d+(?:\.\d+)?")
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fold_numbers(text: str) -> str:
+    """``text`` with numbers replaced by N (hex addresses by 0xN), URLs and network
+    addresses left as they are: ``run 7 failed after 1.5 s`` reads ``run N failed
+    after N s``, ``http://127.0.0.1:59999/`` stays itself."""
+
+    def fold(part: str) -> str:
+        return _FOLDED.sub(lambda m: "0xN" if m.group().startswith("0x") else "N", part)
+
+    pieces = []
+    position = 0
+    for kept in _KEPT.finditer(text):
+        pieces += [fold(text[position : kept.start()]), kept.group()]
+        position = kept.end()
+    pieces.append(fold(text[position:]))
+    return "".join(pieces)
 
 
 def error_key(error: BaseException) -> str:
-    """One line that groups equal failures: the type and the first line of the message,
-    numbers replaced by N (``run 3 failed`` and ``run 7 failed`` are one kind)."""
+    """One line that groups equal failures: the type and the first line of the message
+    with numbers folded (``run 3 failed`` and ``run 7 failed`` are one kind) but URLs
+    and addresses kept (a failure against another host or port is another kind)."""
     text = str(error).strip()
-    first = _NUMBER.sub("N", text.splitlines()[0])[:160] if text else ""
+    first = fold_numbers(text.splitlines()[0])[:160] if text else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def format_failure(error: BaseException) -> str:
     """The traceback from the test's own frames on (this package's frames left out)."""
     tb = error.__traceback__
-    while tb is not None and os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE_DIR:
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
 

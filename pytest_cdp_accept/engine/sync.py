@@ -327,10 +327,17 @@ class SyncPool(_Facade):
         return self.pool.options
 
     def acquire_page(
-        self, recorder: Recorder = NULL_RECORDER, isolation: Isolation | None = None
+        self,
+        recorder: Recorder = NULL_RECORDER,
+        isolation: Isolation | None = None,
+        *,
+        fresh_browser: bool = False,
     ) -> SyncPage:
-        """A clean page on a pooled browser; it holds its lease until :meth:`release_page`."""
-        lease = self._runner.run(self.pool.acquire_page(recorder, isolation))
+        """A clean page on a pooled browser (with ``fresh_browser``, on a browser that
+        served no lease before); it holds its lease until :meth:`release_page`."""
+        lease = self._runner.run(
+            self.pool.acquire_page(recorder, isolation, fresh_browser=fresh_browser)
+        )
         return SyncPage(self._runner, lease.page, lease)
 
     def release_page(self, page: SyncPage) -> None:
@@ -353,8 +360,10 @@ class SyncPool(_Facade):
         page._move_to(lease)
         self._runner.run(self.pool.release_page(held))
 
-    def acquire_browser(self, recorder: Recorder = NULL_RECORDER) -> SyncBrowser:
-        pooled = self._runner.run(self.pool.acquire_browser(recorder))
+    def acquire_browser(
+        self, recorder: Recorder = NULL_RECORDER, *, fresh: bool = False
+    ) -> SyncBrowser:
+        pooled = self._runner.run(self.pool.acquire_browser(recorder, fresh=fresh))
         return SyncBrowser(self._runner, self.pool, pooled)
 
     def release_browser(self, browser: SyncBrowser) -> None:

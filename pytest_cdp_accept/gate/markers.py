@@ -12,24 +12,28 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..metrics import (
     BUILTIN_LATENCY,
+    FAILED_SUFFIX,
     METRIC_KINDS,
     FleetRequest,
     LeaksRequest,
     LoopRequest,
     RecoveryRequest,
     StressRequest,
+    failed_metric,
+    is_failed_metric,
 )
 from .thresholds import (
     ACCEPTANCE_PRESET,
     Threshold,
     ThresholdSyntaxError,
     Verdict,
+    combined,
     evaluate,
     parse_gates,
     parse_thresholds,
@@ -42,7 +46,7 @@ class GateSpec:
 
     thresholds: tuple[Threshold, ...] = ()
     memory: frozenset[str] = frozenset()
-    """Which memory figures to measure: any of idle, peak, js_heap."""
+    """Which memory figures to measure: any of MEMORY_FIGURES."""
     fleet: FleetRequest | None = None
     stress: StressRequest | None = None
     recovery: RecoveryRequest | None = None
@@ -60,6 +64,17 @@ class GateSpec:
     def loop_request(self) -> LoopRequest | None:
         """What the runner that takes over the body is asked to do, if any."""
         return self.stress or self.recovery or self.leaks
+
+    @property
+    def fresh_page(self) -> bool:
+        """The test's own renderers are measured: its page gets a browser context (and so
+        a renderer) of its own, never a pooled page an earlier test's renderer served."""
+        return bool(self.memory & {"idle", "peak"})
+
+    @property
+    def fresh_browser(self) -> bool:
+        """The whole browser is measured: the test runs on a browser launched for it."""
+        return bool(self.memory & {"browser_idle", "browser_peak"})
 
     def merge(self, other: GateSpec) -> GateSpec:
         merged = GateSpec(
@@ -87,11 +102,33 @@ def _no_positional(marker: str, args: Sequence[Any]) -> None:
 
 
 def _unknown(marker: str, kwargs: Mapping[str, Any], allowed: Sequence[str]) -> None:
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ThresholdSyntaxError(
-            f"{marker}: unknown keyword {unknown[0]!r}; allowed: {', '.join(allowed)}"
+    problems = []
+    for name in sorted(set(kwargs) - set(allowed)):
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(
+            ThresholdSyntaxError(
+                f"{marker}: unknown keyword {name!r}; allowed: {', '.join(allowed)}{hint}"
+            )
         )
+    if problems:
+        raise combined(problems)
+
+
+def _each(
+    items: Iterable[tuple[str, Any]], parse: Callable[[str, Any], list[Threshold]]
+) -> list[Threshold]:
+    """Parse every (name, spec); every bad one is reported, not only the first."""
+    thresholds: list[Threshold] = []
+    problems: list[ThresholdSyntaxError] = []
+    for name, spec in items:
+        try:
+            thresholds += parse(name, spec)
+        except ThresholdSyntaxError as exc:
+            problems += exc.problems
+    if problems:
+        raise combined(problems)
+    return thresholds
 
 
 def _positive_int(marker: str, name: str, value: Any) -> int:
@@ -107,11 +144,12 @@ def latency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
         raise ThresholdSyntaxError(
             'cdp_latency needs at least one metric=threshold, e.g. navigation="p95<500ms"'
         )
-    thresholds: list[Threshold] = []
-    for metric, spec in kwargs.items():
+
+    def parse(metric: str, spec: Any) -> list[Threshold]:
         _not_a_misspelling(metric)
-        thresholds += parse_thresholds(metric, spec, "latency")
-    return GateSpec(tuple(thresholds))
+        return parse_thresholds(metric, spec, "latency")
+
+    return GateSpec(tuple(_each(kwargs.items(), parse)))
 
 
 def _not_a_misspelling(metric: str) -> None:
@@ -128,16 +166,28 @@ def _not_a_misspelling(metric: str) -> None:
         )
 
 
+MEMORY_FIGURES = ("idle", "peak", "js_heap", "browser_idle", "browser_peak")
+
+
 def memory_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
-    """``cdp_memory(idle="<500MB", peak="<800MB", js_heap="<50MB")``."""
+    """``cdp_memory(idle="<100MB", peak="<200MB", js_heap="<50MB", browser_idle="<500MB")``."""
     _no_positional("cdp_memory", args)
-    allowed = ("idle", "peak", "js_heap")
-    _unknown("cdp_memory", kwargs, allowed)
     if not kwargs:
-        raise ThresholdSyntaxError(f"cdp_memory needs one of {', '.join(allowed)}")
-    thresholds: list[Threshold] = []
-    for name, spec in kwargs.items():
-        thresholds += parse_thresholds(f"memory.{name}", spec, "memory")
+        raise ThresholdSyntaxError(f"cdp_memory needs one of {', '.join(MEMORY_FIGURES)}")
+    problems: list[ThresholdSyntaxError] = []
+    try:
+        _unknown("cdp_memory", kwargs, MEMORY_FIGURES)
+    except ThresholdSyntaxError as exc:
+        problems += exc.problems
+    try:
+        thresholds = _each(
+            ((name, spec) for name, spec in kwargs.items() if name in MEMORY_FIGURES),
+            lambda name, spec: parse_thresholds(f"memory.{name}", spec, "memory"),
+        )
+    except ThresholdSyntaxError as exc:
+        problems += exc.problems
+    if problems:
+        raise combined(problems)
     return GateSpec(tuple(thresholds), memory=frozenset(kwargs))
 
 
@@ -243,8 +293,10 @@ MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
 MARKER_HELP = {
     "cdp_latency": 'cdp_latency(navigation="p95<500ms", startup="max<3s", <your metric>=...): '
     "latency thresholds (ms) on built-in and recorded metrics",
-    "cdp_memory": 'cdp_memory(idle="<500MB", peak="<800MB", js_heap="<50MB"): browser '
-    "process-tree PSS after the body settles / sampled peak, per-page JS heap",
+    "cdp_memory": 'cdp_memory(idle="<100MB", peak="<200MB", js_heap="<50MB", '
+    'browser_idle="<500MB", browser_peak=...): footprint of the renderers of the test\'s '
+    "pages after the body settles / sampled peak; of the whole browser, launched for the "
+    "test; per-page JS heap",
     "cdp_concurrency": 'cdp_concurrency(browsers=10, pages=50, within="30s"): bring up the '
     "cdp_fleet completely and in time, healthy through the body",
     "cdp_stress": 'cdp_stress(runs=200, concurrency=10, success=">=95%", duration=None): run the '
@@ -258,11 +310,37 @@ MARKER_HELP = {
 
 
 def spec_for(markers: Sequence[tuple[str, Sequence[Any], Mapping[str, Any]]]) -> GateSpec:
-    """Merge the gate specs of a test's markers (name, args, kwargs)."""
+    """Merge the gate specs of a test's markers (name, args, kwargs); every bad marker
+    and threshold among them is reported in one error, not only the first."""
     spec = GateSpec()
+    problems: list[ThresholdSyntaxError] = []
     for name, args, kwargs in markers:
-        spec = spec.merge(MARKERS[name](args, kwargs))
+        try:
+            spec = spec.merge(MARKERS[name](args, kwargs))
+        except ThresholdSyntaxError as exc:
+            problems += exc.problems
+    if problems:
+        raise combined(problems)
     return spec
+
+
+def unknown_marker(name: str, known: Iterable[str]) -> str | None:
+    """The usage error for a ``cdp_*`` mark that is none of ``known`` (ours, and any the
+    project registered itself), with the closest name; None when it is known.
+
+    pytest only warns about an unregistered mark, and a misspelt gate
+    (``cdp_latncy``) would gate nothing.
+    """
+    known = sorted(set(known))
+    if not name.startswith("cdp_") or name in known:
+        return None
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (
+        f"unknown marker {name!r}: {hint}the cdp-accept markers are {', '.join(known)} "
+        "(a mark of your own that starts with cdp_ needs registering under "
+        "'markers' in the ini file)"
+    )
 
 
 NO_LAUNCH = "n/a: no browser launch in this test (the pooled browser was already up)"
@@ -276,13 +354,17 @@ def judge(
 ) -> list[Verdict]:
     """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric.
 
-    A metric without samples fails, with the reason from ``unmeasured`` when one is
-    known (a remote browser has no PSS; a test without cdp fixtures measured nothing).
+    Failed attempts (``<metric>.failed``) are not samples: they are counted in the
+    verdict, and a metric with nothing but failed attempts fails with "every attempt
+    failed (N)". A metric without samples fails, with the reason from ``unmeasured``
+    when one is known (a remote browser has no PSS; a test without cdp fixtures
+    measured nothing).
     """
     verdicts = []
     for threshold in thresholds:
-        verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()))
-        if verdict.n == 0 and unmeasured and threshold.metric in unmeasured:
+        failed = len(samples.get(failed_metric(threshold.metric), ()))
+        verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()), failed)
+        if verdict.n == 0 and not failed and unmeasured and threshold.metric in unmeasured:
             verdict = replace(verdict, note=unmeasured[threshold.metric])
         verdicts.append(verdict)
     return verdicts
@@ -294,17 +376,133 @@ def judge_test(
     factor: float = 1.0,
     unmeasured: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
-    """:func:`judge` for one test: ``startup`` counts the launches the test caused or
-    waited for, and a test served by a browser that was already up caused none. Its
-    ``startup`` thresholds then pass as not applicable instead of failing for lack
-    of samples (which only the first test of a pool would escape)."""
-    verdicts = judge(thresholds, samples, factor, unmeasured)
-    return [
-        replace(v, passed=True, note=NO_LAUNCH)
-        if v.n == 0 and v.threshold.metric == "startup" and not v.note
-        else v
-        for v in verdicts
-    ]
+    """:func:`judge` for one test.
+
+    ``startup`` counts the launches the test caused or waited for, and a test served
+    by a browser that was already up caused none: its ``startup`` thresholds do not
+    apply then, instead of failing for lack of samples (which only the first test of
+    a pool would escape). Any other metric without samples says what the test did
+    record, so ``tri_it`` next to a recorded ``try_it`` is plain to see.
+    """
+    verdicts = []
+    for verdict in judge(thresholds, samples, factor, unmeasured):
+        if verdict.n == 0 and not verdict.failed and not verdict.note:
+            if verdict.threshold.metric == "startup":
+                verdict = replace(verdict, passed=True, applies=False, note=NO_LAUNCH)
+            else:
+                verdict = replace(verdict, note=missing(verdict.threshold.metric, samples))
+        verdicts.append(verdict)
+    return verdicts
+
+
+def missing(metric: str, samples: Mapping[str, Sequence[float]]) -> str:
+    """ "no samples", with what was recorded instead (and the closest name to ``metric``)."""
+    recorded = sorted(name for name, values in samples.items() if values)
+    if not recorded:
+        return "no samples: this test recorded nothing"
+    close = difflib.get_close_matches(metric, recorded, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"no samples: {hint}this test recorded {', '.join(recorded)}"
+
+
+# -- session gates: judged over what the selected tests can produce -----------------------
+
+PAGE_FIXTURES = ("cdp_page", "cdp_async_page", "cdp_browser", "cdp_fleet", "cdp_pool")
+LOOP_FAMILIES = {
+    "fleet": "cdp_concurrency",
+    "stress": "cdp_stress",
+    "recovery": "cdp_recovery",
+    "leaks": "cdp_leaks",
+}
+
+
+def produces(spec: GateSpec | None, uses_pages: bool, records: bool) -> frozenset[str]:
+    """What one selected test can produce, as tokens :func:`can_produce` reads.
+
+    ``uses_pages``: it uses a page or browser fixture, so the engine records the
+    built-in metrics (navigation, command, page_open, startup) for it. ``records``:
+    it holds the recorder (asks for ``cdp_metrics`` itself or through a fixture of
+    the project's), so it may record metrics of its own. Its markers add the
+    figures they measure and every metric they name.
+    """
+    tokens = set()
+    if uses_pages:
+        tokens.add("pages")
+    if records:
+        tokens.add("recorder")
+    if spec is not None:
+        tokens |= {f"memory.{figure}" for figure in spec.memory}
+        tokens |= {family for family in LOOP_FAMILIES if getattr(spec, family) is not None}
+        tokens |= {f"metric:{t.metric}" for t in spec.thresholds}
+    return frozenset(tokens)
+
+
+def _base(metric: str) -> str:
+    return metric[: -len(FAILED_SUFFIX)] if is_failed_metric(metric) else metric
+
+
+def can_produce(metric: str, tokens: Iterable[str]) -> bool:
+    """Whether a test with these :func:`produces` tokens could record ``metric``.
+
+    A metric of the project's own (any name the catalogue does not know) is
+    producible by a test that holds the recorder or names the metric in a marker:
+    which of them records it is only known once they ran.
+    """
+    tokens = set(tokens)
+    base = _base(metric)
+    if f"metric:{base}" in tokens:
+        return True
+    if base.startswith("memory."):
+        figure = base.removeprefix("memory.").removesuffix("_rss")
+        return f"memory.{figure}" in tokens
+    family = base.partition(".")[0]
+    if family in LOOP_FAMILIES and "." in base:
+        return family in tokens
+    if base in BUILTIN_LATENCY or base in METRIC_KINDS:
+        return "pages" in tokens
+    return "recorder" in tokens
+
+
+def producer_of(metric: str) -> str:
+    """Which tests produce ``metric``, for the n/a line of a gate none of them ran for."""
+    base = _base(metric)
+    if base.startswith("memory."):
+        figure = base.removeprefix("memory.").removesuffix("_rss")
+        return f"tests marked cdp_memory({figure}=...)"
+    family = base.partition(".")[0]
+    if family in LOOP_FAMILIES and "." in base:
+        return f"tests marked {LOOP_FAMILIES[family]}"
+    if base in BUILTIN_LATENCY or base in METRIC_KINDS:
+        return f"tests that use {', '.join(PAGE_FIXTURES)}"
+    return "tests that ask for cdp_metrics or name it in a marker"
+
+
+def judge_session(
+    gates: Sequence[Threshold],
+    samples: Mapping[str, Sequence[float]],
+    tokens: Iterable[str],
+    factor: float = 1.0,
+    deselected: int = 0,
+) -> list[Verdict]:
+    """:func:`judge` for the run's gates, over the selected tests (``tokens``: the union
+    of their :func:`produces`).
+
+    A gate whose metric none of them could produce (and that has no samples) does
+    not apply: ``n/a (not run: ...)``, never a failure, so ``-k`` runs one test
+    without failing every preset gate. A gate whose tests ran and produced nothing
+    still fails.
+    """
+    tokens = frozenset(tokens)
+    verdicts = []
+    for verdict in judge(gates, samples, factor):
+        metric = verdict.threshold.metric
+        if verdict.n == 0 and not verdict.failed and not can_produce(metric, tokens):
+            why = f"it comes from {producer_of(metric)}, and no selected test is one"
+            if deselected:
+                why += f"; {deselected} deselected"
+            verdict = replace(verdict, passed=True, applies=False, note=f"n/a (not run: {why})")
+        verdicts.append(verdict)
+    return verdicts
 
 
 def session_gates(ini_text: str | None, preset: str | None) -> list[Threshold]:

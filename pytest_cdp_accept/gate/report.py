@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..metrics import Sample, kind_of, unit_of
+from ..metrics import FAILED_SUFFIX, Sample, is_failed_metric, kind_of, unit_of
 from .thresholds import Verdict, compute_stat, format_value
 
 SCHEMA = "pytest-cdp-accept/1"
@@ -42,6 +42,10 @@ class VerdictRecord:
     passed: bool
     weak: bool
     line: str
+    failed: int = 0
+    """Attempts that failed (``<metric>.failed``): not samples, counted next to n."""
+    applies: bool = True
+    """False for a threshold that did not apply to what ran (n/a, never a failure)."""
 
     @classmethod
     def of(cls, verdict: Verdict, scope: str, test: str) -> VerdictRecord:
@@ -55,6 +59,8 @@ class VerdictRecord:
             verdict.passed,
             verdict.weak,
             verdict.line(),
+            verdict.failed,
+            verdict.applies,
         )
 
 
@@ -125,16 +131,29 @@ class Results:
         """The terminal summary: a table per metric, then every verdict, then session figures."""
         lines: list[str] = []
         grouped = self.by_metric()
-        if grouped:
-            width = max(12, *(len(m) for m in grouped))
-            header = f"  {'metric':<{width}} {'n':>6}" + "".join(f" {s:>11}" for s in SUMMARY_STATS)
+        failures = {
+            name[: -len(FAILED_SUFFIX)]: len(values)
+            for name, values in grouped.items()
+            if is_failed_metric(name)
+        }
+        shown = sorted({name for name in grouped if not is_failed_metric(name)} | set(failures))
+        if shown:
+            # Failed attempts are not samples: they get a column next to n, not rows.
+            width = max(12, *(len(m) for m in shown))
+            header = f"  {'metric':<{width}} {'n':>6}"
+            if failures:
+                header += f" {'failed':>6}"
+            header += "".join(f" {s:>11}" for s in SUMMARY_STATS)
             lines.append(header)
-            for metric in sorted(grouped):
-                values = grouped[metric]
+            for metric in shown:
+                values = grouped.get(metric, [])
                 unit = unit_of(metric)
                 row = f"  {metric:<{width}} {len(values):>6}"
+                if failures:
+                    row += f" {failures.get(metric, 0) or '':>6}"
                 for stat in SUMMARY_STATS:
-                    row += f" {format_value(compute_stat(stat, values), unit):>11}"
+                    figure = format_value(compute_stat(stat, values), unit) if values else "-"
+                    row += f" {figure:>11}"
                 lines.append(row)
         failed = [v for v in self.verdicts if not v.passed]
         test_verdicts = [v for v in self.verdicts if v.scope == "test"]
@@ -166,13 +185,22 @@ class Results:
         lines = []
         for (metric, threshold), group in sorted(by_threshold.items()):
             missed = [v for v in group if not v.passed]
+            judged = [v for v in group if v.applies]
             tests = "test" if len(group) == 1 else "tests"
             if missed:
-                tally = f"{len(missed)} of {len(group)} {tests} missed it"
+                mark, tally = "✗", f"{len(missed)} of {len(group)} {tests} missed it"
+            elif judged:
+                mark, tally = "✓", f"met in {len(judged)} of {len(group)} {tests}"
+                if len(judged) == len(group):
+                    tally = f"met in {len(group)} {tests}"
             else:
-                tally = f"met in {len(group)} {tests}"
-            lines.append(f"    {'✗' if missed else '✓'} {metric} {threshold}: {tally}")
-            lines += [f"        {v.line}  [{v.test}]" for v in group if not v.passed or v.weak]
+                mark, tally = "–", f"applied to none of {len(group)} {tests}"
+            lines.append(f"    {mark} {metric} {threshold}: {tally}")
+            lines += [
+                f"        {v.line}  [{v.test}]"
+                for v in group
+                if not v.passed or v.weak or (v.failed and v.applies)
+            ]
         return lines
 
     def session_figures(self) -> list[str]:
@@ -185,10 +213,17 @@ class Results:
         if self.counters.get("pages_opened"):
             figures.append(f"pages opened {int(self.counters['pages_opened'])}")
         memory = grouped.get("memory.peak", []) + grouped.get("memory.idle", [])
-        if memory:
+        browser = grouped.get("memory.browser_peak", []) + grouped.get("memory.browser_idle", [])
+        if memory or browser:
             rss = grouped.get("memory.peak_rss", []) + grouped.get("memory.idle_rss", [])
-            shown = f" (RSS {max(rss):.0f} MB)" if rss else ""
-            figures.append(f"peak memory {max(memory):.0f} MB PSS{shown}")
+            parts = []
+            if memory:  # the tests' renderers (footprint; RSS as the secondary figure)
+                parts.append(f"peak memory {max(memory):.0f} MB")
+                if rss:
+                    parts[-1] += f" (RSS {max(rss):.0f} MB)"
+            if browser:
+                parts.append(f"whole browser {max(browser):.0f} MB")
+            figures.append(", ".join(parts))
         return figures
 
 

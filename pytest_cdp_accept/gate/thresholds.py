@@ -83,7 +83,7 @@ and a metric may appear on several lines::
         # the contract's reference targets
         navigation: p95 < 500 ms
         navigation: max < 3 s
-        memory.idle: value < 500 MB
+        memory.browser_idle: value < 500 MB
 
 Statistics
 ----------
@@ -123,6 +123,7 @@ __all__ = [
     "ThresholdSpec",
     "ThresholdSyntaxError",
     "Verdict",
+    "combined",
     "compute_stat",
     "evaluate",
     "format_amount",
@@ -151,6 +152,8 @@ class ThresholdSyntaxError(UsageError):
         super().__init__(message)
         self.text = text
         self.line = line
+        self.problems: tuple[ThresholdSyntaxError, ...] = (self,)
+        """Every problem this error reports (several when a whole table was checked)."""
 
 
 KINDS: tuple[str, ...] = ("latency", "memory", "rate", "count", "growth")
@@ -623,48 +626,76 @@ def parse_gates(text: str, kinds: Mapping[str, str]) -> list[Threshold]:
 
     Blank lines and ``#`` comments (whole-line or trailing) are ignored; a metric
     may appear on several lines, each adding a threshold. The kind of a metric is
-    ``kinds.get(metric, "latency")``. A bad line raises
-    :class:`ThresholdSyntaxError` naming its 1-based line number and text.
+    ``kinds.get(metric, "latency")``. Bad lines raise one
+    :class:`ThresholdSyntaxError` naming every one of them (1-based line number and
+    text; ``line`` and ``text`` are the first's, ``problems`` holds them all).
     """
     gates: list[Threshold] = []
+    problems: list[ThresholdSyntaxError] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        metric, colon, spec = line.partition(":")
-        metric, spec = metric.strip(), spec.strip()
-        where = f'gate line {lineno} "{line}"'
-        if not colon or not metric or any(ch.isspace() for ch in metric):
-            raise ThresholdSyntaxError(
-                f'{where}: expected "<metric>: <threshold>", e.g. "navigation: p95<500ms"',
-                text=line,
-                line=lineno,
-            )
-        if "," in spec:
-            raise ThresholdSyntaxError(
-                f"{where}: one threshold per line; put each threshold of {metric} "
-                f'on its own line ("{metric}: ...")',
-                text=line,
-                line=lineno,
-            )
         try:
-            gates.append(parse_threshold(metric, spec, kinds.get(metric, "latency")))
+            gates.append(_parse_gate_line(line, lineno, kinds))
         except ThresholdSyntaxError as exc:
-            raise ThresholdSyntaxError(f"{where}: {exc}", text=line, line=lineno) from exc
+            problems.append(exc)
+    if problems:
+        raise combined(problems)
     return gates
+
+
+def _parse_gate_line(line: str, lineno: int, kinds: Mapping[str, str]) -> Threshold:
+    metric, colon, spec = line.partition(":")
+    metric, spec = metric.strip(), spec.strip()
+    where = f'gate line {lineno} "{line}"'
+    if not colon or not metric or any(ch.isspace() for ch in metric):
+        raise ThresholdSyntaxError(
+            f'{where}: expected "<metric>: <threshold>", e.g. "navigation: p95<500ms"',
+            text=line,
+            line=lineno,
+        )
+    if "," in spec:
+        raise ThresholdSyntaxError(
+            f"{where}: one threshold per line; put each threshold of {metric} "
+            f'on its own line ("{metric}: ...")',
+            text=line,
+            line=lineno,
+        )
+    try:
+        return parse_threshold(metric, spec, kinds.get(metric, "latency"))
+    except ThresholdSyntaxError as exc:
+        raise ThresholdSyntaxError(f"{where}: {exc}", text=line, line=lineno) from exc
+
+
+def combined(problems: Sequence[ThresholdSyntaxError]) -> ThresholdSyntaxError:
+    """One error for several: each problem on a line of its own (one is returned as is)."""
+    if len(problems) == 1:
+        return problems[0]
+    first = problems[0]
+    error = ThresholdSyntaxError(
+        f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems),
+        text=first.text,
+        line=first.line,
+    )
+    error.problems = tuple(problems)
+    return error
 
 
 ACCEPTANCE_PRESET: list[tuple[str, str, str]] = [
     ("startup", "max<3000ms", "latency"),
     ("navigation", "p95<500ms", "latency"),
-    ("memory.idle", "value<500MB", "memory"),
+    ("memory.browser_idle", "value<500MB", "memory"),
     ("fleet.browsers", "value>=10", "count"),
     ("fleet.pages", "value>=50", "count"),
     ("stress.success", "rate>=95%", "rate"),
     ("leaks.js_heap", "value<64KB/run", "growth"),
     ("recovery.success", "rate>=80%", "rate"),
 ]
-"""The contract's reference targets as ``(metric, threshold, kind)``."""
+"""The contract's reference targets as ``(metric, threshold, kind)``. "Idle memory <
+500 MB" is the whole browser's: ``memory.browser_idle``, read on a browser launched
+for the test that measures it (the per-test ``memory.idle`` counts the test's own
+renderers only)."""
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -750,7 +781,10 @@ class Verdict:
     ``measured`` is the stat in the threshold's canonical unit (None when there
     were no samples, which fails unless the metric did not apply); ``weak`` flags
     a percentile computed from fewer than :func:`min_samples` samples (the verdict
-    still counts); ``note`` says why there were no samples, when that is known.
+    still counts); ``note`` says why there were no samples, when that is known;
+    ``failed`` counts the attempts that failed (``<metric>.failed``), which are
+    not samples; ``applies`` is False for a threshold that does not apply to what
+    ran (shown with a dash, never a failure).
     """
 
     threshold: Threshold
@@ -759,31 +793,37 @@ class Verdict:
     passed: bool
     weak: bool
     note: str = ""
+    failed: int = 0
+    applies: bool = True
 
     def line(self) -> str:
         """One k6-style line, e.g. ``"✓ navigation p95 < 500 ms: 312.4 ms (n=20)"``."""
         t = self.threshold
-        mark = "✓" if self.passed else "✗"
+        mark = "–" if not self.applies else ("✓" if self.passed else "✗")
         head = f"{mark} {t.metric} {t.describe()}"
         if self.measured is None:
+            if self.failed and not self.note:
+                return f"{head}: every attempt failed ({self.failed})"
             return f"{head}: {self.note or 'no samples'}"
-        text = f"{head}: {format_value(self.measured, t.unit)} (n={self.n})"
+        failed = f", {self.failed} failed" if self.failed else ""
+        text = f"{head}: {format_value(self.measured, t.unit)} (n={self.n}{failed})"
         if self.weak:
             noun = "sample" if self.n == 1 else "samples"
             text += f" [weak: {t.stat} over {self.n} {noun}]"
         return text
 
 
-def evaluate(threshold: Threshold, samples: Sequence[float]) -> Verdict:
+def evaluate(threshold: Threshold, samples: Sequence[float], failed: int = 0) -> Verdict:
     """Check ``threshold`` against ``samples`` (recorded in the kind's canonical unit).
 
-    No samples is a failure with ``measured=None``. ``weak`` is set when
+    No samples is a failure with ``measured=None``; ``failed`` (the attempts that
+    failed, not samples) only travels with the verdict. ``weak`` is set when
     ``0 < n < min_samples(threshold.stat)``.
     """
     n = len(samples)
     if n == 0:
-        return Verdict(threshold=threshold, measured=None, n=0, passed=False, weak=False)
+        return Verdict(threshold, measured=None, n=0, passed=False, weak=False, failed=failed)
     measured = compute_stat(threshold.stat, samples)
     passed = _COMPARE[threshold.op](measured, threshold.value)
     weak = n < min_samples(threshold.stat)
-    return Verdict(threshold=threshold, measured=measured, n=n, passed=passed, weak=weak)
+    return Verdict(threshold, measured, n, passed, weak, failed=failed)
