@@ -3,8 +3,9 @@
 A name with one leading underscore (``_page``, ``_runner``, ``_owner_alive``) is
 private to the module that defines it: as ``self._x`` in a class of that
 module, as a method or class attribute there, or at its top level. Any other
-module that spells ``something._x`` reaches past the public API of the object
-or module it holds, and the check below lists it.
+module that spells ``something._x`` (or ``getattr(something, "_x")``) reaches
+past the public API of the object or module it holds, and the check below lists
+it.
 
 The check reads names, not types: a module may use ``other._x`` when it defines
 ``_x`` itself (a class of the module reading a private of another instance of
@@ -57,13 +58,29 @@ def foreign_reaches(path: Path) -> list[tuple[int, str]]:
     own = defined_names(tree)
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Attribute) or not _private(node.attr):
-            continue
-        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-            continue
-        if node.attr not in own:
-            found.append((node.lineno, node.attr))
+        attr = _reached(node)
+        if attr is not None and _private(attr) and attr not in own:
+            found.append((node.lineno, attr))
     return sorted(found)
+
+
+def _reached(node: ast.AST) -> str | None:
+    """The attribute ``node`` reaches on an object other than ``self``/``cls``:
+    ``x.attr``, or ``getattr(x, "attr")`` / ``setattr`` / ``hasattr`` spelled out."""
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            return None
+        return node.attr
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "setattr", "hasattr")
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return node.args[1].value
+    return None
 
 
 def violations() -> list[str]:
@@ -102,6 +119,7 @@ def test_the_check_sees_a_reach_and_allows_a_modules_own(
         "    page._core.goto('about:blank')\n"  # another module's private
         "    page._core = None\n"  # written, too
         "    os._exit(0)\n"  # a library's private
+        "    getattr(page, '_core')\n"  # spelled as a string, still a reach
         "    return page.__class__\n"  # dunders are public
     )
     monkeypatch.setattr(f"{__name__}.ROOT", fake)
@@ -109,4 +127,5 @@ def test_the_check_sees_a_reach_and_allows_a_modules_own(
         f"{PACKAGE}/engine/stability.py:3 reaches ._core",
         f"{PACKAGE}/engine/stability.py:4 reaches ._core",
         f"{PACKAGE}/engine/stability.py:5 reaches ._exit",
+        f"{PACKAGE}/engine/stability.py:6 reaches ._core",
     ]
