@@ -170,6 +170,21 @@ def test_ini_is_the_fallback_and_the_option_wins(pytester: pytest.Pytester, isol
     )
 
 
+def test_every_pool_setting_reaches_the_pool_options(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makeini("[pytest]\ncdp_recycle_after = 7\ncdp_browser_args = --lang=de\n")
+    pytester.makepyfile(
+        """
+        def test_options(cdp_pool_options):
+            o = cdp_pool_options
+            print("POOL", o.recycle_after, o.recycle_memory_mb, o.args, o.navigation_timeout)
+        """
+    )
+    result = run_pytest(pytester, "-s", "--cdp-recycle-memory=900", "--cdp-navigation-timeout=12.5")
+    result.stdout.fnmatch_lines(["*POOL 7 900.0 ('--lang=de',) 12.5*"])
+
+
 def test_missing_browser_is_one_clear_error_per_test_and_no_hang(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
