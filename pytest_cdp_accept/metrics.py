@@ -14,6 +14,9 @@ Metric names (the same in markers, session gates, reports and JSON):
                        record theirs as ``stress.navigation``, ``fleet.navigation``
                        and ``recovery.navigation``
 ``command``            each user ``evaluate`` / ``send`` round trip (ms)
+``action``             each journey action (click, fill, type, press, ...), its
+                       waiting included (ms); the loops under load record theirs as
+                       ``stress.action``, ``fleet.action`` and ``recovery.action``
 ``memory.idle``        PSS of the test's browsers after the body settled (MB)
 ``memory.peak``        highest PSS sampled while the body ran (MB)
 ``memory.js_heap``     largest JS heap of the test's pages after the body (MB)
@@ -50,7 +53,7 @@ NULL_RECORDER: Recorder = _NullRecorder()
 
 # -- the metric catalogue: one place for names, kinds and units -----------------------
 
-BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command")
+BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command", "action")
 METRIC_KINDS: dict[str, str] = {
     "memory.idle": "memory",
     "memory.peak": "memory",

@@ -37,8 +37,9 @@ from ..errors import (
 )
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
+from .actions import PageActions
 from .connection import CDPSession, Connection
-from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
+from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -144,8 +145,9 @@ def _unserializable(value: str) -> Any:
     return value
 
 
-class Page:
-    """One page (tab) of a :class:`Browser`."""
+class Page(PageActions):
+    """One page (tab) of a :class:`Browser`; journeys (click, fill, waits, reads) come
+    from :class:`~pytest_cdp_accept.engine.actions.PageActions`."""
 
     def __init__(self, browser: Browser, session: CDPSession, context_id: str | None) -> None:
         self.browser = browser
@@ -170,7 +172,9 @@ class Page:
         session.on("Network.loadingFailed", self._on_request_done)
         session.on("Page.javascriptDialogOpening", self._on_dialog)
         session.on("Page.frameNavigated", self._on_frame_navigated)
+        session.on("Page.navigatedWithinDocument", self._on_same_document)
         self._committed_loader = ""
+        self._init_actions()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("crashed" if self.crashed else "live")
@@ -223,6 +227,11 @@ class Page:
         frame = params.get("frame") or {}
         if frame.get("id") == self.target_id and not frame.get("parentId"):
             self._committed_loader = frame.get("loaderId", "")
+            self.url = frame.get("url", self.url) + frame.get("urlFragment", "")
+
+    def _on_same_document(self, params: dict[str, Any]) -> None:
+        if params.get("frameId") == self.target_id:
+            self.url = params.get("url", self.url)
 
     def _on_dialog(self, params: dict[str, Any]) -> None:
         # Like Playwright: a dialog nobody listens for is dismissed, never left blocking.
@@ -513,6 +522,7 @@ class Browser:
         endpoint: str,
         startup_ms: float,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> None:
         self.connection = connection
         self.session = connection.browser_session
@@ -520,6 +530,8 @@ class Browser:
         self.endpoint = endpoint
         self.startup_ms = startup_ms
         self.navigation_timeout = navigation_timeout
+        self.action_timeout = action_timeout
+        """Default timeout of a page's actions, waits and reads (seconds)."""
         self.version = ""
         self.closed = False
         self._pages: set[Page] = set()
@@ -544,6 +556,7 @@ class Browser:
         launch_timeout: float = 30.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> Browser:
         """Start a local browser; on any failure nothing is left running."""
         executable = executable or launcher.find_browser()
@@ -561,6 +574,7 @@ class Browser:
                 endpoint=process.ws_url,
                 startup_ms=0.0,
                 navigation_timeout=navigation_timeout,
+                action_timeout=action_timeout,
             )
             await browser._prepare()
         except BaseException as exc:
@@ -579,6 +593,7 @@ class Browser:
         timeout: float = 10.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> Browser:
         """Connect to a running browser (``ws://...`` or ``http://host:port``)."""
         start = time.perf_counter()
@@ -590,6 +605,7 @@ class Browser:
             endpoint=endpoint,
             startup_ms=0.0,
             navigation_timeout=navigation_timeout,
+            action_timeout=action_timeout,
         )
         try:
             await browser._prepare()
