@@ -128,6 +128,7 @@ class PageActions:
     browser: Browser
     session: CDPSession
     target_id: str
+    context_id: str | None
     recorder: Recorder
     url: str
     navigation_metric: str
@@ -204,7 +205,16 @@ class PageActions:
     # -- the injected script ------------------------------------------------------------
 
     async def _world_context(self) -> tuple[int, bool]:
-        """The utility world of the current document: (context id, created just now)."""
+        """The utility world of the current document: (context id, created just now).
+
+        The page becomes its window's active tab first: behind another tab (the pool's
+        front tab, a second page of the test) it would get about one animation frame a
+        second, and the app, its animations and the waits here would crawl.
+        """
+        fronts = self.browser.front_pages
+        if fronts.get(self.context_id) is not self:
+            await self.session.send("Page.bringToFront")
+            fronts[self.context_id] = self._page
         loader = self._committed_loader
         if self._world is not None and self._world[1] == loader:
             return self._world[0], False
@@ -832,21 +842,18 @@ class PageActions:
         """Undo what journeys leave on a page beyond its document (the pool calls this
         between tests; the document itself is replaced by the wipe)."""
         self._world = None
-        chores = []
         if self.viewport is not None:
             self.viewport = None
-            chores.append(self.session.send("Emulation.clearDeviceMetricsOverride"))
+            await self.session.send("Emulation.clearDeviceMetricsOverride")
         if self._mouse_used:
             # The tab remembers where the mouse was: the next test's document would get
-            # :hover and mouseover under it (Playwright's page reuse does the same).
+            # :hover and mouseover under it (Playwright's page reuse does the same). After
+            # the viewport is back: a resize makes Chromium re-aim hover at that point.
             self._mouse_used = False
-            chores.append(
-                self.session.send(
-                    "Input.dispatchMouseEvent",
-                    {"type": "mouseMoved", "x": -1, "y": -1, "button": "none", "buttons": 0},
-                )
+            await self.session.send(
+                "Input.dispatchMouseEvent",
+                {"type": "mouseMoved", "x": -1, "y": -1, "button": "none", "buttons": 0},
             )
-        await asyncio.gather(*chores)
 
 
 def _write(path: Path, data: bytes) -> None:

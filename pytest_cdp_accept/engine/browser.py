@@ -416,6 +416,8 @@ class Page(PageActions):
             )
         self.browser.connection.forget_session(self.session.session_id)
         self.browser._pages.discard(self)
+        if self.browser.front_pages.get(self.context_id) is self:
+            del self.browser.front_pages[self.context_id]
 
 
 class _NavigationWatch:
@@ -536,6 +538,10 @@ class Browser:
         self.closed = False
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
+        self.front_pages: dict[str | None, Page | None] = {}
+        """The active tab of each browser context's window, when one of our pages is it.
+        Only the active tab renders at full rate: behind another tab, focus emulation
+        keeps a page "visible", but it gets about one animation frame per second."""
         if process is not None:
             connection.close_hint = process.describe_exit
             connection.before_close_hint = process.proc.wait
@@ -672,6 +678,7 @@ class Browser:
 
     async def dispose_context(self, context_id: str) -> None:
         self._contexts.discard(context_id)
+        self.front_pages.pop(context_id, None)
         for page in [p for p in self._pages if p.context_id == context_id]:
             page.closed = True
             self._pages.discard(page)
@@ -705,12 +712,15 @@ class Browser:
                 await self.session.send("Target.closeTarget", {"targetId": target_id}, timeout=5)
             raise
         self._pages.add(page)
+        if not background:
+            self.front_pages[context_id] = page
         return page
 
     async def open_front_tab(self, context_id: str) -> None:
         """An idle about:blank tab, never attached, that becomes the active tab of the
         context's window: the pages open there (and those opened later with
         ``background=True``) stay behind it. It goes with the context."""
+        self.front_pages[context_id] = None
         await self.session.send(
             "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
         )
