@@ -318,7 +318,7 @@ class PageActions:
     async def _dispatch(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Send input events back to back and await them together: awaited one by one,
         a ``mouseMoved`` waits for the next frame (~17 ms) before the press may go."""
-        await asyncio.gather(*(self.session.send(method, params) for method, params in events))
+        await self.session.send_batch(events)
 
     async def _pointer(
         self,
