@@ -19,10 +19,14 @@ import pytest
 from pytest_cdp_accept import (
     ActionError,
     ActionTimeoutError,
+    Browser,
+    CommandError,
+    CommandTimeoutError,
     EvaluationError,
     NavigationTimeoutError,
     UsageError,
 )
+from pytest_cdp_accept.engine import launcher
 from pytest_cdp_accept.engine.sync import AsyncPage, SyncPage, SyncPool
 from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.site import LocalSite
@@ -585,3 +589,29 @@ def test_the_async_core_page(pool: SyncPool, run: Any, site: LocalSite) -> None:
         assert run(journey()) == (200, "All done")
     finally:
         pool.release_page(page, lease)
+
+
+def test_send_batch_answers_in_order_and_leaves_nothing_pending(run: Any) -> None:
+    async def batches() -> None:
+        browser = await Browser.launch(launcher.find_browser())
+        try:
+            page = await browser.new_page()
+            session, protocol = page.session, browser.connection._protocol
+
+            def evaluate(expression: str, **extra: Any) -> tuple[str, dict[str, Any]]:
+                params = {"expression": expression, "returnByValue": True, **extra}
+                return "Runtime.evaluate", params
+
+            results = await session.send_batch([evaluate("1 + 1"), evaluate("'x'")])
+            assert [r["result"]["value"] for r in results] == [2, "x"]
+            with pytest.raises(CommandError, match=r"No\.suchMethod"):
+                await session.send_batch([evaluate("1"), ("No.suchMethod", {}), evaluate("2")])
+            never = evaluate("new Promise(() => {})", awaitPromise=True)
+            with pytest.raises(CommandTimeoutError, match=r"Runtime\.evaluate got no answer"):
+                await session.send_batch([evaluate("1"), never], timeout=0.3)
+            assert protocol.pending_count == 0
+            assert not browser.connection._futures
+        finally:
+            await browser.close()
+
+    run(batches())
