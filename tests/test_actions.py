@@ -615,3 +615,30 @@ def test_send_batch_answers_in_order_and_leaves_nothing_pending(run: Any) -> Non
             await browser.close()
 
     run(batches())
+
+
+TEN_FRAMES = """new Promise((resolve) => {
+  let frames = 0;
+  const frame = () => (++frames >= 10 ? resolve(true) : requestAnimationFrame(frame));
+  requestAnimationFrame(frame);
+})"""
+
+
+def test_a_page_behind_another_tab_is_brought_to_the_front_for_its_journey(
+    pool: SyncPool, site: LocalSite
+) -> None:
+    # Two pages of one lease share a window: the older one is behind the newer tab,
+    # where Chromium gives it about one animation frame a second (ten frames: ~10 s).
+    browser = pool.acquire_browser()
+    try:
+        first, second = browser.new_page(), browser.new_page()
+        for page in (first, second):
+            page.goto(site.url("/app"))
+        assert first.wait_for_function(TEN_FRAMES, timeout=3) is True
+        first.click("text=New item")
+        assert second.wait_for_function(TEN_FRAMES, timeout=3) is True
+        second.click("text=Done")
+        assert first.wait_for_function(TEN_FRAMES, timeout=3) is True
+        assert first.url == site.url("/app/new")
+    finally:
+        pool.release_browser(browser)

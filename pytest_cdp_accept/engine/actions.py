@@ -211,10 +211,7 @@ class PageActions:
         front tab, a second page of the test) it would get about one animation frame a
         second, and the app, its animations and the waits here would crawl.
         """
-        fronts = self.browser.front_pages
-        if fronts.get(self.context_id) is not self:
-            await self.session.send("Page.bringToFront")
-            fronts[self.context_id] = self._page
+        await self._bring_to_front()
         loader = self._committed_loader
         if self._world is not None and self._world[1] == loader:
             return self._world[0], False
@@ -224,6 +221,12 @@ class PageActions:
         context_id = int(reply["executionContextId"])
         self._world = (context_id, loader)
         return context_id, True
+
+    async def _bring_to_front(self) -> None:
+        fronts = self.browser.front_pages
+        if fronts.get(self.context_id) is not self:
+            await self.session.send("Page.bringToFront")
+            fronts[self.context_id] = self._page
 
     async def _in_page(
         self, action: str, selector: str | None, spec: dict[str, Any], state: str, timeout: float
@@ -583,6 +586,7 @@ class PageActions:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         state = f"{expression!r} to be truthy"
+        await self._bring_to_front()
         last = "nothing evaluated yet"
         while True:
             remaining = deadline - loop.time()
