@@ -642,3 +642,15 @@ def test_a_page_behind_another_tab_is_brought_to_the_front_for_its_journey(
         assert first.url == site.url("/app/new")
     finally:
         pool.release_browser(browser)
+
+
+def test_a_page_whose_main_thread_is_stuck_is_reported_as_not_answering(page: SyncPage) -> None:
+    page.set_content('<button id="b" onclick="window.hit = true">B</button>')
+    page.click("#b")  # the injected script is in place: what follows waits only on the page
+    page.evaluate("setTimeout(() => { const t = Date.now(); while (Date.now() - t < 2500); }); 1")
+    time.sleep(0.2)  # the loop has begun
+    with pytest.raises(ActionTimeoutError, match="the page did not answer") as caught:
+        page.click("#b", timeout=0.5)
+    assert caught.value.timeout == 0.5
+    page.wait_for_function("true", timeout=10)  # once the loop ends, the page answers again
+    page.click("#b")

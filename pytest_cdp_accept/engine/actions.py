@@ -59,6 +59,7 @@ _CONTEXT_GONE = (
     "Execution context was destroyed",
     "Inspected target navigated or closed",
     "Cannot find default execution context",
+    "No frame for given id found",
 )
 POINTER_STATE = "the element to be visible, enabled, stable and to receive the click"
 HOVER_STATE = "the element to be visible, stable and to receive the pointer"
@@ -204,28 +205,30 @@ class PageActions:
 
     # -- the injected script ------------------------------------------------------------
 
-    async def _world_context(self) -> tuple[int, bool]:
+    async def _world_context(self, timeout: float | None = None) -> tuple[int, bool]:
         """The utility world of the current document: (context id, created just now).
 
         The page becomes its window's active tab first: behind another tab (the pool's
         front tab, a second page of the test) it would get about one animation frame a
         second, and the app, its animations and the waits here would crawl.
         """
-        await self._bring_to_front()
+        await self._bring_to_front(timeout)
         loader = self._committed_loader
         if self._world is not None and self._world[1] == loader:
             return self._world[0], False
         reply = await self.session.send(
-            "Page.createIsolatedWorld", {"frameId": self.target_id, "worldName": WORLD_NAME}
+            "Page.createIsolatedWorld",
+            {"frameId": self.target_id, "worldName": WORLD_NAME},
+            timeout=timeout,
         )
         context_id = int(reply["executionContextId"])
         self._world = (context_id, loader)
         return context_id, True
 
-    async def _bring_to_front(self) -> None:
+    async def _bring_to_front(self, timeout: float | None = None) -> None:
         fronts = self.browser.front_pages
         if fronts.get(self.context_id) is not self:
-            await self.session.send("Page.bringToFront")
+            await self.session.send("Page.bringToFront", timeout=timeout)
             fronts[self.context_id] = self._page
 
     async def _in_page(
@@ -245,10 +248,10 @@ class PageActions:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ActionTimeoutError(action, selector, state, observation, timeout)
-            context_id, fresh = await self._world_context()
-            call = f"__cdpAccept.run({json.dumps({**spec, 'timeout': remaining * 1000.0})})"
-            expression = f"{_script()}\n;{call}" if fresh else call
             try:
+                context_id, fresh = await self._world_context(remaining + ANSWER_GRACE)
+                call = f"__cdpAccept.run({json.dumps({**spec, 'timeout': remaining * 1000.0})})"
+                expression = f"{_script()}\n;{call}" if fresh else call
                 reply = await self.session.send(
                     "Runtime.evaluate",
                     {
@@ -586,7 +589,7 @@ class PageActions:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         state = f"{expression!r} to be truthy"
-        await self._bring_to_front()
+        await self._bring_to_front(seconds + ANSWER_GRACE)
         last = "nothing evaluated yet"
         while True:
             remaining = deadline - loop.time()
