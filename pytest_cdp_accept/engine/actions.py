@@ -80,6 +80,7 @@ class ExpectedNavigation:
 
     def __init__(self) -> None:
         self._value: Navigation | None = None
+        self._same_document = False
 
     def __repr__(self) -> str:
         return f"<ExpectedNavigation {self._value!r}>"
@@ -115,7 +116,7 @@ class ExpectedNavigation:
     @property
     def same_document(self) -> bool:
         """True for a history API (pushState, replaceState, hash) navigation."""
-        return self.value.status is None and not self.value.timing
+        return self.value is not None and self._same_document
 
     @property
     def timing(self) -> dict[str, float]:
@@ -767,6 +768,7 @@ class PageActions:
         self.url = where
         nav = Navigation(where, status, (end - start) * 1000.0, wait_until, timing)
         expected._value = nav
+        expected._same_document = kind == "same"
         self.recorder.record(self.navigation_metric, nav.elapsed_ms)
         if check_status and status is not None and status >= 400:
             raise HTTPStatusError(where, status, nav)

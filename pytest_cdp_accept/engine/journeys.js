@@ -462,13 +462,20 @@
           if (interval > 4 && interval < 200) tracker.frameMs = interval;
         }
         observe.lastFrame = timestamp;
+        observe.lastFrameAt = now();
         frames += 1;
         check();
         rafId = requestAnimationFrame(onFrame);
       };
       tracker.waiters.add(wake);
       rafId = requestAnimationFrame(onFrame);
-      const backstop = setInterval(check, BACKSTOP_MS);
+      // Where no frame comes (a page Chromium does not render), each backstop tick
+      // stands in for one, so that a box can still be found stable.
+      const began = now();
+      const backstop = setInterval(() => {
+        if (now() - (observe.lastFrameAt || began) > 2 * BACKSTOP_MS) frames += 1;
+        check();
+      }, BACKSTOP_MS);
       const timer = setTimeout(
         () => finish(run(attempt, frames, observe) || { timeout: true, observation: observe.last }),
         Math.max(0, deadline - now())
@@ -476,14 +483,20 @@
     });
   }
 
+  // Every error ends the wait with an answer: one thrown in a frame callback would
+  // otherwise leave the promise, and the caller, waiting.
   function run(attempt, frames, observe) {
     try {
       return attempt(frames);
     } catch (e) {
-      if (e instanceof SelectorError) return { error: "selector", message: e.message };
-      if (e instanceof ActionError) return { error: "action", message: e.message };
-      throw e;
+      return failure(e);
     }
+  }
+
+  function failure(e) {
+    if (e instanceof SelectorError) return { error: "selector", message: e.message };
+    if (e instanceof ActionError) return { error: "action", message: e.message };
+    return { error: "script", message: `the injected script failed: ${e && e.stack ? e.stack : e}` };
   }
 
   // The first visible match, or null with the observation set.
@@ -777,9 +790,7 @@
       try {
         return op(spec);
       } catch (e) {
-        if (e instanceof SelectorError) return { error: "selector", message: e.message };
-        if (e instanceof ActionError) return { error: "action", message: e.message };
-        throw e;
+        return failure(e);
       }
     },
     tracker,
