@@ -176,6 +176,8 @@ def test_a_link_that_navigates_gives_its_status_and_a_navigation_sample(
     page.goto(site.url("/app"))
     before = len(recorder.samples("navigation"))
     with page.expect_navigation() as nav:
+        with pytest.raises(UsageError, match="known once the"):
+            _ = nav.status
         page.click("#nav-done")
     assert nav.status == 200
     assert nav.url == site.url("/app/done")
