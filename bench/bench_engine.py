@@ -2,7 +2,8 @@
 
     python bench/bench_engine.py [--rounds N] [--quick] [--only NAME,...] [--json PATH]
 
-Items (``--only`` names): startup, acquire, evaluate, goto, pytest, memory.
+Items (``--only`` names): startup, acquire, evaluate, goto, click, fill, wait, pytest,
+journeys, memory.
 
 Every contender runs the SAME Chromium (/usr/bin/chromium) with the SAME switch
 list, ``launcher.default_args()`` (Playwright adds its own defaults in front of
