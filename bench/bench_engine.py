@@ -1535,10 +1535,10 @@ def no_nan(value: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=None, help="rounds for items 1-4")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds for items 1-4, 7-9")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (< 2 min)")
     parser.add_argument("--only", default="", help=f"comma list of: {','.join(ITEMS)}")
-    parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for item 5")
+    parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for items 5, 10")
     parser.add_argument("--memory-rounds", type=int, default=None, help="rounds for item 6")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument(
