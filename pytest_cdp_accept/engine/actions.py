@@ -514,7 +514,7 @@ class PageActions:
         self._record(start)
 
     async def focus(self, selector: str, *, timeout: float | None = None) -> None:
-        """Focus the first visible match (the first match if none is visible)."""
+        """Focus the first visible match (waits for one)."""
         start = time.perf_counter()
         await self._act("focus", selector, "focus", "the element to be visible", timeout)
         self._record(start)
