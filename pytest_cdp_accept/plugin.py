@@ -54,6 +54,12 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("--cdp-launch-timeout", "cdp_launch_timeout", "float", "seconds to start a browser (30)"),
     ("--cdp-command-timeout", "cdp_command_timeout", "float", "seconds per CDP command (30)"),
     ("--cdp-navigation-timeout", "cdp_navigation_timeout", "float", "seconds per goto (30)"),
+    (
+        "--cdp-action-timeout",
+        "cdp_action_timeout",
+        "float",
+        "seconds an action (click, fill, wait_for_selector, ...) waits for its element (10)",
+    ),
     ("--cdp-recycle-after", "cdp_recycle_after", "int", "replace a browser after N leases"),
     ("--cdp-recycle-memory", "cdp_recycle_memory", "float", "replace a browser above N MB PSS"),
     ("--cdp-base-url", "cdp_base_url", "string", "the app under test (default: the built-in site)"),
@@ -234,6 +240,7 @@ def pool_options_from_config(config: pytest.Config) -> PoolOptions:
         ("cdp_launch_timeout", "launch_timeout"),
         ("cdp_command_timeout", "command_timeout"),
         ("cdp_navigation_timeout", "navigation_timeout"),
+        ("cdp_action_timeout", "action_timeout"),
     ):
         value = _convert(name, _setting(config, name), float)
         if value is not None:

@@ -187,6 +187,7 @@ def run_stress(
                 error = exc
             else:
                 page._page.navigation_metric = "stress.navigation"
+                page._page.action_metric = "stress.action"
                 try:
                     error = _call(body, page)
                 finally:
@@ -235,9 +236,9 @@ class PageHolder:
 
     def replace_browser_page(self, recorder: MetricsRecorder) -> None:
         """The browser died: a page on a healthy (new) browser behind the same handle."""
-        metric = self.page._page.navigation_metric
+        metrics = self.page._page.navigation_metric, self.page._page.action_metric
         self.lease = self.pool.replace_page(self.page, self.lease, recorder)
-        self.page._page.navigation_metric = metric
+        self.page._page.navigation_metric, self.page._page.action_metric = metrics
 
 
 def run_recovery(
@@ -253,6 +254,7 @@ def run_recovery(
     """Run the body, then for each fault: inject, recover, run the body again."""
     body(holder.page)  # the body must pass before any fault: a failure here is the test's
     holder.page._page.navigation_metric = "recovery.navigation"
+    holder.page._page.action_metric = "recovery.action"
     outcomes = Outcomes()
     runs: list[RecoveryRun] = []
     for index in range(crashes):

@@ -20,6 +20,7 @@ from ..errors import PoolClosedError, UsageError
 from ..metrics import NULL_RECORDER, Recorder
 from .browser import Browser, MemoryInfo, Navigation, Page, WaitUntil
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
+from .sync_actions import AsyncPageActions, SyncPageActions
 
 T = TypeVar("T")
 
@@ -97,7 +98,7 @@ class _Facade:
 # -- sync ---------------------------------------------------------------------
 
 
-class SyncPage(_Facade):
+class SyncPage(_Facade, SyncPageActions):
     """A page, blocking API. ``cdp_page`` gives one of these."""
 
     def __init__(self, runner: LoopThread, page: Page) -> None:
@@ -320,7 +321,7 @@ class SyncPool(_Facade):
 # -- async twin -------------------------------------------------------------------
 
 
-class AsyncPage(_Facade):
+class AsyncPage(_Facade, AsyncPageActions):
     """A page for asyncio code on any loop. ``cdp_async_page`` gives one of these."""
 
     def __init__(self, runner: LoopThread, page: Page) -> None:
