@@ -2,7 +2,8 @@
 
     python bench/bench_engine.py [--rounds N] [--quick] [--only NAME,...] [--json PATH]
 
-Items (``--only`` names): startup, acquire, evaluate, goto, pytest, memory.
+Items (``--only`` names): startup, acquire, evaluate, goto, click, fill, wait, pytest,
+journeys, memory.
 
 Every contender runs the SAME Chromium (/usr/bin/chromium) with the SAME switch
 list, ``launcher.default_args()`` (Playwright adds its own defaults in front of
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,6 +322,26 @@ class RawCDP:
             ):
                 seen_event = True
         return result
+
+    async def call_all(
+        self, calls: Sequence[tuple[str, dict[str, Any]]], session_id: str
+    ) -> list[dict[str, Any]]:
+        """Write several commands back to back, then read until every reply is in."""
+        ids = []
+        for method, params in calls:
+            self.next_id += 1
+            ids.append(self.next_id)
+            message = {"id": self.next_id, "method": method, "params": params}
+            message["sessionId"] = session_id
+            await self.ws.send(json.dumps(message, separators=(",", ":")))
+        results: dict[int, dict[str, Any]] = {}
+        while len(results) < len(ids):
+            data = json.loads(await self.ws.recv())
+            if data.get("id") in ids:
+                if "error" in data:
+                    raise RuntimeError(f"{data['id']}: {data['error']}")
+                results[data["id"]] = data.get("result") or {}
+        return [results[i] for i in ids]
 
 
 @dataclass
@@ -836,6 +858,291 @@ async def item_goto(bench: Bench, eng: Engines) -> Item:
     return item
 
 
+# -- 7-9. journeys: click, fill, wait_for_selector -------------------------------------------
+
+CLICK_HTML = """<!doctype html><body style="margin:0">
+<style>button { position: absolute; left: 40px; width: 120px; height: 40px; }</style>
+<button id="b" style="top:40px">Go</button>
+<button id="w" style="top:120px">Write</button>
+<p id="out" style="position:absolute; top:200px">0</p>
+<input id="i" style="position:absolute; left:40px; top:260px; width:300px">
+<script>
+  window.clicks = 0;
+  document.querySelector('#b').addEventListener('click', () => { window.clicks++; });
+  document.querySelector('#w').addEventListener('click', () => {
+    window.clicks++;
+    document.querySelector('#out').textContent = window.clicks;
+  });
+</script>
+</body>"""
+CLICK_URL = "data:text/html," + urllib.parse.quote(CLICK_HTML)
+BUTTON_POINT = {
+    "expression": "(() => { const r = document.querySelector('#b').getBoundingClientRect(); "
+    "return [r.x + r.width / 2, r.y + r.height / 2]; })()",
+    "returnByValue": True,
+}
+FOCUS_AND_SELECT = {
+    "expression": "(() => { const i = document.querySelector('#i'); i.focus(); i.select(); })()",
+    "returnByValue": True,
+}
+CLICKS = {"expression": "window.clicks", "returnByValue": True}
+VALUE = {"expression": "document.querySelector('#i').value", "returnByValue": True}
+TEXT20 = "journeys: twenty ch."
+INSERT_LATE = (
+    "document.querySelector('#late')?.remove(); setTimeout(() => { const d = "
+    "document.createElement('div'); d.id = 'late'; d.textContent = 'late'; "
+    "document.body.append(d); }, 100); 1"
+)
+RAW_WAIT = {  # the least a client can do: one evaluate whose promise a MutationObserver settles
+    "expression": "new Promise((resolve) => { const found = () => "
+    "document.querySelector('#late'); if (found()) return resolve(true); const o = new "
+    "MutationObserver(() => { if (found()) { o.disconnect(); resolve(true); } }); "
+    "o.observe(document, {childList: true, subtree: true}); })",
+    "returnByValue": True,
+    "awaitPromise": True,
+}
+
+
+def raw_click_events(x: float, y: float) -> list[tuple[str, dict[str, Any]]]:
+    common = {"x": x, "y": y, "modifiers": 0}
+    return [
+        ("Input.dispatchMouseEvent", {"type": "mouseMoved", "button": "none", **common}),
+        ("Input.dispatchMouseEvent", {"type": "mousePressed", "button": "left", "buttons": 1,
+                                      "clickCount": 1, **common}),
+        ("Input.dispatchMouseEvent", {"type": "mouseReleased", "button": "left", "buttons": 0,
+                                      "clickCount": 1, **common}),
+    ]  # fmt: skip
+
+
+async def open_click_page(bench: Bench, eng: Engines) -> None:
+    """All contenders on the same document (a data: URL, so no server in the way)."""
+    assert eng.raw.cdp is not None
+    await eng.raw.cdp.call(
+        "Page.navigate", {"url": CLICK_URL}, eng.raw.session_id, until_event="Page.loadEventFired"
+    )
+    await bench.ours(eng.ours_page.goto(CLICK_URL))
+    if eng.pw_page is not None:
+        await eng.pw_page.goto(CLICK_URL)
+
+
+async def item_click(bench: Bench, eng: Engines) -> Item:
+    item = Item("click", "7. click on a ready button, until its handler has run", "ms")
+    pw_page: Any = eng.pw_page
+    item.add("raw", "raw floor: evaluate(its centre) + 3 mouse events written together")
+    item.add("ours", "ours async Page.click")
+    item.add("sync", "ours sync SyncPage.click (loop thread)", info=True)
+    item.add("ours_dom", "  ours, a handler that writes to the DOM", info=True)
+    if eng.pw_page is not None:
+        item.add("pw", "playwright page.click")
+        item.ratios.append(Ratio("ours / playwright", "ours", "pw", 0.60))
+    item.ratios.insert(0, Ratio("ours / raw floor", "ours", "raw", 1.20))
+    item.ratios.append(Ratio("ours sync / raw floor", "sync", "raw", None))
+    item.ratios.append(Ratio("ours, DOM-writing handler / raw floor", "ours_dom", "raw", None))
+    n = 20 if bench.cfg.quick else 40
+    await open_click_page(bench, eng)
+    raw, page = eng.raw, eng.ours_page
+    assert raw.cdp is not None
+    sync_page = SyncPage(bench.runner, page)
+
+    async def raw_batch() -> list[float]:
+        cdp = raw.cdp
+        assert cdp is not None
+        before = (await cdp.call("Runtime.evaluate", CLICKS, raw.session_id))["result"]["value"]
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            point = await cdp.call("Runtime.evaluate", BUTTON_POINT, raw.session_id)
+            await cdp.call_all(raw_click_events(*point["result"]["value"]), raw.session_id)
+            out.append((time.perf_counter() - t0) * 1e3)
+        after = (await cdp.call("Runtime.evaluate", CLICKS, raw.session_id))["result"]["value"]
+        assert after == before + n, (before, after)
+        return out
+
+    def ours_loop(selector: str) -> Callable[[], Awaitable[list[float]]]:
+        async def loop() -> list[float]:
+            before = await page.evaluate("window.clicks")
+            out = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                await page.click(selector)
+                out.append((time.perf_counter() - t0) * 1e3)
+            assert await page.evaluate("window.clicks") == before + n
+            return out
+
+        async def batch() -> list[float]:
+            return await bench.ours(loop())  # type: ignore[no-any-return]
+
+        return batch
+
+    async def ours_sync() -> list[float]:
+        before = sync_page.evaluate("window.clicks")
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            sync_page.click("#b")
+            out.append((time.perf_counter() - t0) * 1e3)
+        assert sync_page.evaluate("window.clicks") == before + n
+        return out
+
+    async def pw() -> list[float]:
+        before = await pw_page.evaluate("window.clicks")
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await pw_page.click("#b")
+            out.append((time.perf_counter() - t0) * 1e3)
+        assert await pw_page.evaluate("window.clicks") == before + n
+        return out
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw_batch),
+        ("ours", ours_loop("#b")),
+        ("sync", ours_sync),
+        ("ours_dom", ours_loop("#w")),
+    ]
+    if eng.pw_page is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    item.notes.append(
+        "Each batch clicks the same ready button n times and then checks that its click "
+        "handler ran n times (the reply to mouseReleased comes after the handler). The raw "
+        "floor finds the button's centre with one Runtime.evaluate and writes mouseMoved, "
+        "mousePressed, mouseReleased back to back (awaited one by one, mouseMoved waits for "
+        "a frame). Ours: one Runtime.evaluate in an isolated world (selector, visible, "
+        "enabled, stable, hit test, centre) and the same three events. The DOM-writing "
+        "handler line: each click changes the DOM, so the next one samples the box over "
+        "an animation frame before it is called stable."
+    )
+    return item
+
+
+async def item_fill(bench: Bench, eng: Engines) -> Item:
+    item = Item("fill", f"8. fill of a {len(TEXT20)}-character value into an input", "ms")
+    pw_page: Any = eng.pw_page
+    item.add("raw", "raw floor: evaluate(focus, select) + Input.insertText")
+    item.add("ours", "ours async Page.fill")
+    if eng.pw_page is not None:
+        item.add("pw", "playwright page.fill")
+        item.ratios.append(Ratio("ours / playwright", "ours", "pw", 0.60))
+    item.ratios.append(Ratio("ours / raw floor", "ours", "raw", None))
+    n = 20 if bench.cfg.quick else 40
+    await open_click_page(bench, eng)
+    raw, page = eng.raw, eng.ours_page
+
+    async def raw_batch() -> list[float]:
+        cdp = raw.cdp
+        assert cdp is not None
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await cdp.call("Runtime.evaluate", FOCUS_AND_SELECT, raw.session_id)
+            await cdp.call("Input.insertText", {"text": TEXT20}, raw.session_id)
+            out.append((time.perf_counter() - t0) * 1e3)
+        assert (await cdp.call("Runtime.evaluate", VALUE, raw.session_id))["result"][
+            "value"
+        ] == TEXT20
+        return out
+
+    async def ours_loop() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await page.fill("#i", TEXT20)
+            out.append((time.perf_counter() - t0) * 1e3)
+        assert await page.evaluate("document.querySelector('#i').value") == TEXT20
+        return out
+
+    async def ours() -> list[float]:
+        return await bench.ours(ours_loop())  # type: ignore[no-any-return]
+
+    async def pw() -> list[float]:
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await pw_page.fill("#i", TEXT20)
+            out.append((time.perf_counter() - t0) * 1e3)
+        assert await pw_page.input_value("#i") == TEXT20
+        return out
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw_batch),
+        ("ours", ours),
+    ]
+    if eng.pw_page is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    item.notes.append(
+        "Each fill replaces the whole value (the same 20 characters every time); the value "
+        "is checked after each batch. Ours and Playwright also check that the input is "
+        "visible, enabled and editable."
+    )
+    return item
+
+
+async def item_wait(bench: Bench, eng: Engines) -> Item:
+    item = Item("wait", "9. wait_for_selector of an element inserted 100 ms after the call", "ms")
+    pw_page: Any = eng.pw_page
+    item.add("ours", "ours async Page.wait_for_selector")
+    item.add("raw", "raw: one evaluate settled by a MutationObserver", info=True)
+    if eng.pw_page is not None:
+        item.add("pw", "playwright page.wait_for_selector", info=True)
+    item.series["_limit"] = Series("target: 100 ms + 20 ms", [120.0], distribution=False, info=True)
+    item.ratios.append(Ratio("ours / (100 + 20 ms)", "ours", "_limit", 1.0))
+    item.ratios.append(Ratio("ours / raw", "ours", "raw", None))
+    if eng.pw_page is not None:
+        item.ratios.append(Ratio("ours / playwright", "ours", "pw", None))
+    n = 5 if bench.cfg.quick else 8
+    await open_click_page(bench, eng)
+    raw, page = eng.raw, eng.ours_page
+    insert = {"expression": INSERT_LATE, "returnByValue": True}
+
+    async def raw_batch() -> list[float]:
+        cdp = raw.cdp
+        assert cdp is not None
+        out = []
+        for _ in range(n):
+            await cdp.call("Runtime.evaluate", insert, raw.session_id)
+            t0 = time.perf_counter()
+            await cdp.call("Runtime.evaluate", RAW_WAIT, raw.session_id)
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    async def ours_loop() -> list[float]:
+        out = []
+        for _ in range(n):
+            await page.evaluate(INSERT_LATE)
+            t0 = time.perf_counter()
+            await page.wait_for_selector("#late")
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    async def ours() -> list[float]:
+        return await bench.ours(ours_loop())  # type: ignore[no-any-return]
+
+    async def pw() -> list[float]:
+        out = []
+        for _ in range(n):
+            await pw_page.evaluate(INSERT_LATE)
+            t0 = time.perf_counter()
+            await pw_page.wait_for_selector("#late")
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    contenders: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+        ("raw", raw_batch),
+        ("ours", ours),
+    ]
+    if eng.pw_page is not None:
+        contenders.append(("pw", pw))
+    await interleave(bench.cfg.rounds, contenders, item)
+    item.notes.append(
+        "The element is inserted by a setTimeout(100) the page starts just before the "
+        "timer starts (the evaluate that starts it has answered), so 100 ms is the floor "
+        "minus a fraction of a millisecond."
+    )
+    return item
+
+
 # -- 5. pytest runs -------------------------------------------------------------------------
 
 OURS_TEST = """\
@@ -938,6 +1245,29 @@ async def item_pytest(bench: Bench) -> Item:
         item.ratios.append(
             Ratio("ours context / playwright own switches", "context", "pw_own", None)
         )
+    await run_pytest_contenders(
+        bench,
+        item,
+        OURS_TEST,
+        PW_TEST,
+        "50 passed",
+        ours={"reset": [], "context": ["--cdp-isolation=context"]},
+    )
+    return item
+
+
+async def run_pytest_contenders(
+    bench: Bench,
+    item: Item,
+    ours_test: str,
+    pw_test: str,
+    expect: str,
+    *,
+    ours: dict[str, list[str]],
+) -> None:
+    """Run the same suite under our plugin (one series per entry of ``ours``: its extra
+    arguments) and under pytest-playwright (``pw``, ``pw_own``), rounds interleaved."""
+    have_pw = bench.have_pw
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     # Both plugins run from compiled bytecode, as pip leaves a wheel it installs. This
     # machine sets PYTHONDONTWRITEBYTECODE=1, so an editable checkout of ours would
@@ -953,14 +1283,14 @@ async def item_pytest(bench: Bench) -> Item:
         for d in (ours_dir, pw_dir, pw_own_dir):
             d.mkdir()
             (d / "pytest.ini").write_text("[pytest]\n")
-        (ours_dir / "test_ours.py").write_text(OURS_TEST)
+        (ours_dir / "test_ours.py").write_text(ours_test)
         (pw_dir / "conftest.py").write_text(PW_CONFTEST.format(executable=EXECUTABLE, args=ARGS))
         # What a pytest-playwright user runs: its own switches, plus only what this
         # machine requires (no network; --no-sandbox as root).
         own = [*REQUIRED_SWITCHES, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
         (pw_own_dir / "conftest.py").write_text(PW_CONFTEST.format(executable=EXECUTABLE, args=own))
         for d in (pw_dir, pw_own_dir):
-            (d / "test_pw.py").write_text(PW_TEST)
+            (d / "test_pw.py").write_text(pw_test)
         # Each contender loads its own plugin and nothing else: this machine's other
         # pytest plugins (hypothesis, xdist, benchmark, ...) add ~1.3 s of imports to every
         # run of both, which measures the environment, not the plugins (--all-plugins
@@ -974,8 +1304,8 @@ async def item_pytest(bench: Bench) -> Item:
             pw_plugin = ["-p", "pytest_playwright.pytest_playwright"]
         ours_base = [*base, *ours_plugin, f"--cdp-browser={EXECUTABLE}"]
         commands = {
-            "reset": ([*ours_base, "test_ours.py"], str(ours_dir)),
-            "context": ([*ours_base, "--cdp-isolation=context", "test_ours.py"], str(ours_dir)),
+            key: ([*ours_base, *extra, "test_ours.py"], str(ours_dir))
+            for key, extra in ours.items()
         }
         if have_pw:
             commands["pw"] = ([*base, *pw_plugin, "test_pw.py"], str(pw_dir))
@@ -988,7 +1318,7 @@ async def item_pytest(bench: Bench) -> Item:
                     continue
                 cmd, cwd = commands[key]
                 run = await asyncio.to_thread(run_pytest, cmd, Path(cwd), env=env)
-                if run.rc != 0 or "50 passed" not in run.out:
+                if run.rc != 0 or expect not in run.out:
                     failed.add(key)
                     item.notes.append(f"{key} FAILED: exit {run.rc}: ... {tail(run.out)}")
                     continue
@@ -1005,6 +1335,53 @@ async def item_pytest(bench: Bench) -> Item:
         "session fixture serving LocalSite). Wall time includes interpreter start, "
         "imports, browser launch and teardown. Both plugins' bytecode is compiled first "
         "(compileall), as a pip install of a wheel leaves it."
+    )
+
+
+OURS_JOURNEY_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range(20))
+def test_journey(cdp_page, cdp_site, i):
+    cdp_page.goto(cdp_site.url("/app"))
+    cdp_page.click("text=New item")
+    cdp_page.fill("#title", f"item {i}")
+    cdp_page.click("#urgent")
+    cdp_page.click("#add")
+    cdp_page.wait_for_selector("#status >> text=Saved")
+"""
+
+PW_JOURNEY_TEST = """\
+import pytest
+
+
+@pytest.mark.parametrize("i", range(20))
+def test_journey(page, site, i):
+    page.goto(site.url("/app"))
+    page.click("text=New item")
+    page.fill("#title", f"item {i}")
+    page.click("#urgent")
+    page.click("#add")
+    page.wait_for_selector("#status >> text=Saved")
+"""
+
+
+async def item_journeys(bench: Bench) -> Item:
+    item = Item("journeys", "10. pytest run, 20 journeys (load, 3 clicks, a fill, a wait)", "s")
+    item.add("ours", "ours cdp_page (reset)", distribution=False)
+    if bench.have_pw:
+        item.add("pw", "pytest-playwright page", distribution=False)
+        item.add("pw_own", "  pytest-playwright, its own switches", distribution=False, info=True)
+        item.ratios.append(Ratio("ours / playwright", "ours", "pw", 0.50))
+        item.ratios.append(Ratio("ours / playwright own switches", "ours", "pw_own", None))
+    await run_pytest_contenders(
+        bench, item, OURS_JOURNEY_TEST, PW_JOURNEY_TEST, "20 passed", ours={"ours": []}
+    )
+    item.notes.append(
+        "The journey on the built-in /app: goto, click 'New item' (a pushState route), fill "
+        "the title, click the Urgent checkbox, click Add item (a fetch of /api/data?delay=50 "
+        "behind it), wait for 'Saved'."
     )
     return item
 
@@ -1080,7 +1457,11 @@ async def item_memory(bench: Bench) -> Item:
 
 # -- main -----------------------------------------------------------------------------------
 
-ITEMS = ("startup", "acquire", "evaluate", "goto", "pytest", "memory")
+ITEMS = (
+    "startup", "acquire", "evaluate", "goto", "click", "fill", "wait", "pytest", "journeys",
+    "memory",
+)  # fmt: skip
+ENGINE_ITEMS = ("evaluate", "goto", "click", "fill", "wait")
 
 
 async def run(cfg: Config, only: list[str]) -> list[Item]:
@@ -1090,7 +1471,7 @@ async def run(cfg: Config, only: list[str]) -> list[Item]:
     pw_cm = None
     pw = None
     try:
-        needs_pw = any(k in only for k in ("startup", "acquire", "evaluate", "goto"))
+        needs_pw = any(k in only for k in ("startup", "acquire", *ENGINE_ITEMS))
         try:
             from playwright.async_api import async_playwright
         except ImportError:
@@ -1113,14 +1494,22 @@ async def run(cfg: Config, only: list[str]) -> list[Item]:
             await timed(item_startup(bench))
         if "acquire" in only:
             await timed(item_acquire(bench))
-        if "evaluate" in only or "goto" in only:
+        if any(k in only for k in ENGINE_ITEMS):
             async with engines(bench) as eng:
                 if "evaluate" in only:
                     await timed(item_evaluate(bench, eng))
                 if "goto" in only:
                     await timed(item_goto(bench, eng))
+                if "click" in only:
+                    await timed(item_click(bench, eng))
+                if "fill" in only:
+                    await timed(item_fill(bench, eng))
+                if "wait" in only:
+                    await timed(item_wait(bench, eng))
         if "pytest" in only:
             await timed(item_pytest(bench))
+        if "journeys" in only:
+            await timed(item_journeys(bench))
         if "memory" in only:
             await timed(item_memory(bench))
     finally:
@@ -1146,10 +1535,10 @@ def no_nan(value: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=None, help="rounds for items 1-4")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds for items 1-4, 7-9")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (< 2 min)")
     parser.add_argument("--only", default="", help=f"comma list of: {','.join(ITEMS)}")
-    parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for item 5")
+    parser.add_argument("--pytest-rounds", type=int, default=None, help="rounds for items 5, 10")
     parser.add_argument("--memory-rounds", type=int, default=None, help="rounds for item 6")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument(

@@ -11,10 +11,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load on first use
+    from .engine.actions import ExpectedNavigation
     from .engine.browser import Browser, MemoryInfo, Navigation, Page
     from .engine.pool import BrowserPool, PoolOptions
     from .engine.sync import AsyncPage, SyncBrowser, SyncBrowserView, SyncPage, SyncPool
     from .errors import (
+        ActionError,
+        ActionTimeoutError,
         BrowserNotFoundError,
         CDPAcceptError,
         CommandError,
@@ -38,6 +41,8 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load o
 # engine (asyncio, websockets, ...), so a suite that never uses a browser starts as fast
 # as without the plugin.
 _EXPORTS = {
+    "ActionError": "errors",
+    "ActionTimeoutError": "errors",
     "AsyncPage": "engine.sync",
     "Browser": "engine.browser",
     "BrowserNotFoundError": "errors",
@@ -47,6 +52,7 @@ _EXPORTS = {
     "CommandTimeoutError": "errors",
     "ConnectionClosedError": "errors",
     "EvaluationError": "errors",
+    "ExpectedNavigation": "engine.actions",
     "HTTPStatusError": "errors",
     "LaunchError": "errors",
     "LocalSite": "site",
@@ -81,6 +87,8 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ActionError",
+    "ActionTimeoutError",
     "AsyncPage",
     "Browser",
     "BrowserNotFoundError",
@@ -90,6 +98,7 @@ __all__ = [
     "CommandTimeoutError",
     "ConnectionClosedError",
     "EvaluationError",
+    "ExpectedNavigation",
     "HTTPStatusError",
     "LaunchError",
     "LocalSite",

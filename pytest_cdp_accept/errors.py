@@ -10,6 +10,8 @@ Every error the library raises derives from :class:`CDPAcceptError`::
     ├── TargetClosedError        the page/session a command was sent to is gone
     │   └── TargetCrashedError   ... because its renderer crashed
     ├── EvaluationError          the page's JavaScript threw
+    ├── ActionError              a journey action cannot be done (not an input, no such option)
+    │   └── ActionTimeoutError       ... or its element was not ready in time
     ├── NavigationError          a navigation failed (net::ERR_*, invalid URL)
     │   ├── NavigationTimeoutError   ... or did not finish in time
     │   └── HTTPStatusError          ... or answered with an HTTP error status
@@ -133,6 +135,43 @@ class EvaluationError(CDPAcceptError):
         super().__init__(f"evaluate({short!r}) threw: {description}")
 
 
+class ActionError(CDPAcceptError):
+    """A journey action (click, fill, ...) cannot be done on the element it found."""
+
+    def __init__(self, action: str, selector: str | None, message: str) -> None:
+        self.action = action
+        self.selector = selector
+        self.message = message
+        where = f"{action}({selector!r})" if selector is not None else f"{action}()"
+        super().__init__(f"{where}: {message}")
+
+
+ACTION_TIMEOUT_SETTING = "--cdp-action-timeout (ini cdp_action_timeout)"
+
+
+class ActionTimeoutError(ActionError, TimeoutError):
+    """An action's element did not reach the state it needs within the timeout.
+
+    ``observation`` is the last thing the page saw while waiting ("matched nothing",
+    "... is covered by <div class=\"modal-backdrop\">", "... is not enabled").
+    """
+
+    def __init__(
+        self, action: str, selector: str | None, state: str, observation: str, timeout: float
+    ) -> None:
+        self.state = state
+        self.observation = observation
+        self.timeout = timeout
+        self.setting = ACTION_TIMEOUT_SETTING
+        super().__init__(
+            action,
+            selector,
+            f"waited {timeout:g} s for {state}; last seen: {observation}. "
+            f"Pass {action}(timeout=...) or raise {ACTION_TIMEOUT_SETTING} if the app "
+            "is just slow",
+        )
+
+
 class NavigationError(CDPAcceptError):
     """A navigation failed."""
 
@@ -145,14 +184,15 @@ class NavigationError(CDPAcceptError):
 class NavigationTimeoutError(NavigationError, TimeoutError):
     """A navigation did not reach its ``wait_until`` state in time."""
 
-    def __init__(self, url: str, wait_until: str, timeout: float) -> None:
+    def __init__(
+        self, url: str, wait_until: str, timeout: float, *, hint: str | None = None
+    ) -> None:
         self.wait_until = wait_until
         self.timeout = timeout
-        super().__init__(
-            url,
-            f"'{wait_until}' not reached within {timeout:g} s; pass goto(timeout=...) "
-            f"or raise --cdp-navigation-timeout if the page is just slow",
+        hint = hint or (
+            "pass goto(timeout=...) or raise --cdp-navigation-timeout if the page is just slow"
         )
+        super().__init__(url, f"'{wait_until}' not reached within {timeout:g} s; {hint}")
 
 
 class HTTPStatusError(NavigationError):

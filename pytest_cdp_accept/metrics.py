@@ -14,6 +14,9 @@ Metric names (the same in markers, session gates, reports and JSON):
                        record theirs as ``stress.navigation``, ``fleet.navigation``
                        and ``recovery.navigation``
 ``command``            each user ``evaluate`` / ``send`` round trip (ms)
+``action``             each journey action (click, fill, type, press, ...), its
+                       waiting included (ms); the loops under load record theirs as
+                       ``stress.action``, ``fleet.action`` and ``recovery.action``
 ``memory.idle``        footprint of the processes rendering the test's pages after
                        the body settled (MB; see docs/measurement.md)
 ``memory.peak``        highest such footprint sampled while the body ran (MB)
@@ -58,7 +61,7 @@ NULL_RECORDER: Recorder = _NullRecorder()
 
 # -- the metric catalogue: one place for names, kinds and units -----------------------
 
-BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command")
+BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command", "action")
 METRIC_KINDS: dict[str, str] = {
     "memory.idle": "memory",
     "memory.peak": "memory",

@@ -95,6 +95,22 @@ Routes
 ``/echo-headers``
     JSON object of the request headers (name as sent -> value; repeated
     headers are joined with ``", "``).
+``/app?delay=MS``, ``/app/new``
+    A small single-page app for journeys (clicks, typing, waits): a list of
+    items (``ul#items``, each ``li.item`` with a title and a *Delete* button
+    that asks in a modal ``dialog#confirm``: *Delete* / *Cancel*), and a
+    form (*New item* link, ``history.pushState`` to ``/app/new``):
+    ``input#title``, ``select#priority`` (low, normal, high),
+    ``input#urgent`` (checkbox), ``textarea#notes`` and ``button#add``
+    (*Add item*, enabled once the title is not empty). Adding fetches
+    ``/api/data?delay=MS`` (``MS`` defaults to 50), then shows the list
+    with the new item and ``#status`` reads *Saved*. ``input#filter``
+    filters the list as one types; *Load more* (``button#more``) fetches
+    and appends three items; the *Done* link goes to ``/app/done``.
+    ``window.appEvents`` logs what the app saw (input, change, keydown,
+    clicks) for tests.
+``/app/done``
+    A small page titled ``app-done`` (a cross-document navigation target).
 anything else
     ``404`` with a small HTML body.
 
@@ -272,6 +288,7 @@ _ROUTE_LINKS: tuple[tuple[str, str], ...] = (
     ("/storage", "a blank page for storage isolation tests"),
     ("/redirect?to=/storage", "a redirect to /storage"),
     ("/echo-headers", "the request headers as JSON"),
+    ("/app", "a small single-page app with a form and a list, for journeys"),
 )
 
 _INDEX_PARAGRAPHS = (
@@ -440,6 +457,174 @@ _SPA_SCRIPT = """\
 def _spa_page(delay: int) -> _Response:
     body = '<h1>spa</h1>\n<p id="status">Loading data after the load event.</p>'
     return _html(200, "spa-loading", body, head=_SPA_SCRIPT % {"delay": delay} + "\n")
+
+
+_APP_STYLE = """\
+<style>
+body { font-family: sans-serif; margin: 16px; }
+nav a { margin-right: 12px; }
+.view[hidden] { display: none; }
+li.item { margin: 4px 0; }
+li.item button { margin-left: 8px; }
+label { display: block; margin: 6px 0; }
+dialog::backdrop { background: rgba(0, 0, 0, 0.3); }
+</style>
+"""
+
+_APP_BODY = """\
+<nav>
+  <a id="nav-list" href="/app">List</a>
+  <a id="nav-new" href="/app/new">New item</a>
+  <a id="nav-done" href="/app/done">Done</a>
+</nav>
+<p id="status" role="status"></p>
+<section id="list-view" class="view">
+  <h1>Items</h1>
+  <label>Filter <input id="filter" type="search" autocomplete="off"></label>
+  <ul id="items">
+    <li class="item"><span class="title">Buy milk</span>
+      <button class="delete">Delete</button></li>
+    <li class="item"><span class="title">Write report</span>
+      <button class="delete">Delete</button></li>
+  </ul>
+  <button id="more">Load more</button>
+</section>
+<section id="form-view" class="view" hidden>
+  <h1>New item</h1>
+  <form id="form">
+    <label>Title <input id="title" name="title" autocomplete="off"></label>
+    <label>Priority
+      <select id="priority" name="priority">
+        <option value="low">Low</option>
+        <option value="normal" selected>Normal</option>
+        <option value="high">High</option>
+      </select>
+    </label>
+    <label><input id="urgent" name="urgent" type="checkbox"> Urgent</label>
+    <label>Notes <textarea id="notes" name="notes"></textarea></label>
+    <button id="add" type="submit" disabled>Add item</button>
+    <button id="back" type="button">Back to list</button>
+  </form>
+</section>
+<dialog id="confirm">
+  <p>Delete <b id="confirm-title"></b>?</p>
+  <button id="confirm-delete">Delete</button>
+  <button id="confirm-cancel">Cancel</button>
+</dialog>
+"""
+
+_APP_SCRIPT = """\
+<script>
+(function () {
+  "use strict";
+  var delay = %(delay)d;
+  var events = window.appEvents = [];
+  var $ = function (id) { return document.getElementById(id); };
+  var pendingDelete = null;
+  var more = 0;
+  function log(what) { events.push(what); }
+  function show(path) {
+    var form = path === "/app/new";
+    $("form-view").hidden = !form;
+    $("list-view").hidden = form;
+    document.title = form ? "app: new item" : "app: items";
+  }
+  function go(path) {
+    if (location.pathname !== path) history.pushState({}, "", path);
+    show(path);
+  }
+  function item(title) {
+    var li = document.createElement("li");
+    li.className = "item";
+    var span = document.createElement("span");
+    span.className = "title";
+    span.textContent = title;
+    var button = document.createElement("button");
+    button.className = "delete";
+    button.textContent = "Delete";
+    li.append(span, " ", button);
+    return li;
+  }
+  function fetchData() {
+    return fetch("/api/data?delay=" + delay, {cache: "no-store"}).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+  $("nav-new").addEventListener("click", function (e) { e.preventDefault(); go("/app/new"); });
+  $("nav-list").addEventListener("click", function (e) { e.preventDefault(); go("/app"); });
+  $("back").addEventListener("click", function () { go("/app"); });
+  window.addEventListener("popstate", function () { show(location.pathname); });
+  $("title").addEventListener("input", function () {
+    log("input:" + this.value);
+    $("add").disabled = this.value.trim() === "";
+  });
+  $("title").addEventListener("change", function () { log("change:" + this.value); });
+  $("title").addEventListener("keydown", function (e) { log("keydown:" + e.key); });
+  $("priority").addEventListener("change", function () { log("priority:" + this.value); });
+  $("urgent").addEventListener("change", function () { log("urgent:" + this.checked); });
+  $("form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var title = $("title").value.trim();
+    if (!title) return;
+    log("submit:" + title);
+    $("status").textContent = "Saving...";
+    $("add").disabled = true;
+    fetchData().then(function (data) {
+      var label = title + ($("urgent").checked ? " (urgent)" : "");
+      $("items").append(item(label));
+      $("form").reset();
+      $("status").textContent = "Saved";
+      log("saved:" + data.n);
+      go("/app");
+    }, function (error) {
+      $("status").textContent = "Error: " + error.message;
+      $("add").disabled = false;
+    });
+  });
+  $("items").addEventListener("click", function (e) {
+    var button = e.target.closest("button.delete");
+    if (!button) return;
+    pendingDelete = button.closest("li");
+    $("confirm-title").textContent = pendingDelete.querySelector(".title").textContent;
+    $("confirm").showModal();
+    log("confirm:open");
+  });
+  $("confirm-delete").addEventListener("click", function () {
+    if (pendingDelete) pendingDelete.remove();
+    pendingDelete = null;
+    $("confirm").close();
+    $("status").textContent = "Deleted";
+    log("confirm:delete");
+  });
+  $("confirm-cancel").addEventListener("click", function () {
+    pendingDelete = null;
+    $("confirm").close();
+    log("confirm:cancel");
+  });
+  $("filter").addEventListener("input", function () {
+    var needle = this.value.toLowerCase();
+    Array.prototype.forEach.call(document.querySelectorAll("#items li"), function (li) {
+      li.hidden = needle !== "" && li.textContent.toLowerCase().indexOf(needle) < 0;
+    });
+  });
+  $("more").addEventListener("click", function () {
+    $("more").disabled = true;
+    $("status").textContent = "Loading...";
+    fetchData().then(function (data) {
+      for (var i = 0; i < 3; i++) $("items").append(item("Item " + (++more)));
+      $("status").textContent = "Loaded " + data.n;
+      $("more").disabled = false;
+    });
+  });
+  show(location.pathname);
+})();
+</script>
+"""
+
+
+def _app_page(delay: int) -> _Response:
+    return _html(200, "app: items", _APP_BODY + _APP_SCRIPT % {"delay": delay}, head=_APP_STYLE)
 
 
 _NEVER_HEAD = _page(
@@ -822,6 +1007,14 @@ class _Handler(BaseHTTPRequestHandler):
         response.headers.append(("Location", target))
         return response
 
+    def _app(self, params: dict[str, list[str]]) -> _Response:
+        delay = _int_param(params, "delay", DEFAULT_SPA_DELAY_MS, 0, MAX_SLEEP_MS, cap=True)
+        return _app_page(delay)
+
+    def _app_done(self, params: dict[str, list[str]]) -> _Response:
+        body = '<h1>All done</h1>\n<p><a id="again" href="/app">Back to the app</a></p>'
+        return _html(200, "app-done", body)
+
     def _echo_headers(self, params: dict[str, list[str]]) -> _Response:
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
@@ -847,6 +1040,9 @@ _ROUTES: dict[str, _Route] = {
     "/storage": _Handler._storage,
     "/redirect": _Handler._redirect,
     "/echo-headers": _Handler._echo_headers,
+    "/app": _Handler._app,
+    "/app/new": _Handler._app,
+    "/app/done": _Handler._app_done,
 }
 
 

@@ -277,6 +277,51 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
         assert len(seen) == 2, "reset mode: two pages take turns"
 
 
+JOURNEY_TRACES = """new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() =>
+  resolve({
+    viewport: [innerWidth, innerHeight, devicePixelRatio, matchMedia('(pointer: coarse)').matches],
+    hovered: document.querySelectorAll(':hover').length,
+    overs: window.overs || 0,
+    focused: document.activeElement ? document.activeElement.tagName : null,
+    selection: String(getSelection()),
+    scrolled: [scrollX, scrollY],
+  }))))"""
+COUNT_OVERS = "addEventListener('mouseover', () => window.overs = (window.overs || 0) + 1, true); 1"
+
+
+@pytest.mark.parametrize("isolation", ["reset", "context"])
+def test_what_a_journey_leaves_is_not_seen_by_the_next(
+    fresh_pool: object, site: LocalSite, isolation: str
+) -> None:
+    """Focus, hover, selection, scroll and an emulated viewport stay with their test."""
+    pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
+    clean = None
+    for lease_number in range(4):
+        page = pool.acquire_page()
+        page.goto(site.url("/app"))
+        page.evaluate(COUNT_OVERS)
+        traces = page.evaluate(JOURNEY_TRACES)
+        if clean is None:
+            clean = traces
+            assert clean["hovered"] == 0, "precondition: no mouse over a fresh page"
+        assert traces == clean, lease_number
+        # What a journey leaves behind: a mobile viewport, the mouse over the list, focus
+        # and a selection in a field, a scrolled document.
+        page.set_viewport(500, 350, device_scale_factor=2, mobile=True)
+        page.evaluate("document.body.style.paddingBottom = '3000px'; 1")
+        page.hover("#items")
+        page.fill("#filter", "milk")
+        page.press("#filter", "Shift+Home")
+        page.scroll_into_view("text=Load more")
+        page.evaluate("scrollTo(0, 1500); 1")
+        left = page.evaluate(JOURNEY_TRACES)
+        assert left["viewport"] != clean["viewport"], "precondition: the viewport changed"
+        assert left["hovered"] > 0, "precondition: the mouse is over the page"
+        assert left["focused"] == "INPUT", "precondition: the filter has focus"
+        assert left["scrolled"][1] > 0, "precondition: the document is scrolled"
+        pool.release_page(page)
+
+
 # -- resilience ------------------------------------------------------------------------
 
 

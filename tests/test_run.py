@@ -87,6 +87,7 @@ def test_every_pool_setting_reaches_the_pool_options() -> None:
         "cdp_launch_timeout": "5",
         "cdp_command_timeout": "6",
         "cdp_navigation_timeout": "7",
+        "cdp_action_timeout": "9",
         "cdp_recycle_after": "8",
         "cdp_recycle_memory": "900",
         "cdp_endpoints": ["http://127.0.0.1:9222"],
@@ -100,6 +101,7 @@ def test_every_pool_setting_reaches_the_pool_options() -> None:
     assert (options.size, options.isolation) == (2, "context")
     assert (options.launch_timeout, options.command_timeout) == (5.0, 6.0)
     assert (options.navigation_timeout, options.recycle_after) == (7.0, 8)
+    assert options.action_timeout == 9.0
     assert options.recycle_memory_mb == 900.0
     assert options.endpoints == ("http://127.0.0.1:9222",)
     assert options.args == ("--lang=de",)

@@ -37,9 +37,10 @@ from ..errors import (
 )
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
+from .actions import PageActions
 from .connection import CDPSession, Connection
 from .memory import MemoryInfo, memory_of_pids, tree_memory
-from .options import DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
+from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -146,8 +147,9 @@ def _unserializable(value: str) -> Any:
     return value
 
 
-class Page:
-    """One page (tab) of a :class:`Browser`."""
+class Page(PageActions):
+    """One page (tab) of a :class:`Browser`; journeys (click, fill, waits, reads) come
+    from :class:`~pytest_cdp_accept.engine.actions.PageActions`."""
 
     def __init__(self, browser: Browser, session: CDPSession, context_id: str | None) -> None:
         self.browser = browser
@@ -172,7 +174,9 @@ class Page:
         session.on("Network.loadingFailed", self._on_request_done)
         session.on("Page.javascriptDialogOpening", self._on_dialog)
         session.on("Page.frameNavigated", self._on_frame_navigated)
+        session.on("Page.navigatedWithinDocument", self._on_same_document)
         self._committed_loader = ""
+        self._init_actions()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("crashed" if self.crashed else "live")
@@ -225,6 +229,11 @@ class Page:
         frame = params.get("frame") or {}
         if frame.get("id") == self.target_id and not frame.get("parentId"):
             self._committed_loader = frame.get("loaderId", "")
+            self.url = frame.get("url", self.url) + frame.get("urlFragment", "")
+
+    def _on_same_document(self, params: dict[str, Any]) -> None:
+        if params.get("frameId") == self.target_id:
+            self.url = params.get("url", self.url)
 
     def _on_dialog(self, params: dict[str, Any]) -> None:
         # Like Playwright: a dialog nobody listens for is dismissed, never left blocking.
@@ -558,6 +567,8 @@ class Page:
             )
         self.browser.connection.forget_session(self.session.session_id)
         self.browser._pages.discard(self)
+        if self.browser.front_pages.get(self.context_id) is self:
+            del self.browser.front_pages[self.context_id]
 
 
 class _NavigationWatch:
@@ -709,6 +720,7 @@ class Browser:
         endpoint: str,
         startup_ms: float,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> None:
         self.connection = connection
         self.session = connection.browser_session
@@ -716,10 +728,16 @@ class Browser:
         self.endpoint = endpoint
         self.startup_ms = startup_ms
         self.navigation_timeout = navigation_timeout
+        self.action_timeout = action_timeout
+        """Default timeout of a page's actions, waits and reads (seconds)."""
         self.version = ""
         self.closed = False
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
+        self.front_pages: dict[str | None, Page | None] = {}
+        """The active tab of each browser context's window, when one of our pages is it.
+        Only the active tab renders at full rate: behind another tab, focus emulation
+        keeps a page "visible", but it gets about one animation frame per second."""
         if process is not None:
             connection.close_hint = process.describe_exit
             connection.before_close_hint = process.proc.wait
@@ -740,6 +758,7 @@ class Browser:
         launch_timeout: float = 30.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> Browser:
         """Start a local browser; on any failure nothing is left running."""
         executable = executable or launcher.find_browser()
@@ -757,6 +776,7 @@ class Browser:
                 endpoint=process.ws_url,
                 startup_ms=0.0,
                 navigation_timeout=navigation_timeout,
+                action_timeout=action_timeout,
             )
             await browser._prepare()
         except BaseException as exc:
@@ -775,6 +795,7 @@ class Browser:
         timeout: float = 10.0,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
     ) -> Browser:
         """Connect to a running browser (``ws://...`` or ``http://host:port``)."""
         start = time.perf_counter()
@@ -786,6 +807,7 @@ class Browser:
             endpoint=endpoint,
             startup_ms=0.0,
             navigation_timeout=navigation_timeout,
+            action_timeout=action_timeout,
         )
         try:
             await browser._prepare()
@@ -852,6 +874,7 @@ class Browser:
 
     async def dispose_context(self, context_id: str) -> None:
         self._contexts.discard(context_id)
+        self.front_pages.pop(context_id, None)
         for page in [p for p in self._pages if p.context_id == context_id]:
             page.closed = True
             self._pages.discard(page)
@@ -885,12 +908,15 @@ class Browser:
                 await self.session.send("Target.closeTarget", {"targetId": target_id}, timeout=5)
             raise
         self._pages.add(page)
+        if not background:
+            self.front_pages[context_id] = page
         return page
 
     async def open_front_tab(self, context_id: str) -> None:
         """An idle about:blank tab, never attached, that becomes the active tab of the
         context's window: the pages open there (and those opened later with
         ``background=True``) stay behind it. It goes with the context."""
+        self.front_pages[context_id] = None
         await self.session.send(
             "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
         )

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import websockets
@@ -71,6 +71,12 @@ class CDPSession:
         return await self.connection.send(
             method, params, self.session_id, timeout=timeout, to_ended=to_ended
         )
+
+    async def send_batch(
+        self, calls: Sequence[tuple[str, dict[str, Any]]], *, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Send several commands on this session back to back; all their results."""
+        return await self.connection.send_batch(calls, self.session_id, timeout=timeout)
 
     def on(self, event: str, handler: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Call ``handler(params)`` for every ``event``; returns a function that unsubscribes."""
@@ -256,6 +262,55 @@ class Connection:
                 self._protocol.forget(msg_id)
         finally:
             self._slots.release()
+
+    async def send_batch(
+        self,
+        calls: Sequence[tuple[str, dict[str, Any]]],
+        session_id: str = BROWSER_SESSION,
+        *,
+        timeout: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Write several commands back to back, then wait for every reply, all within one
+        ``timeout``: one round trip for commands the browser runs in order (the input
+        events of a click), without a task per command. The first failure raises."""
+        if self.closed is not None:
+            raise ConnectionClosedError(self.closed.reason, calls[0][0] if calls else None)
+        timeout = self.command_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        sent: list[tuple[int, str, asyncio.Future[dict[str, Any]]]] = []
+        held = 0
+
+        async def write_then_wait() -> list[dict[str, Any]]:
+            nonlocal held
+            for method, params in calls:
+                await self._slots.acquire()
+                held += 1
+                msg_id, frame = self._protocol.encode(method, params, session_id)
+                fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+                self._futures[msg_id] = fut
+                sent.append((msg_id, method, fut))
+                try:
+                    await self._ws.send(frame)
+                except websockets.ConnectionClosed as exc:
+                    hint = self.close_hint() if self.close_hint else ""
+                    reason = self._describe_close(exc) + (f": {hint}" if hint else "")
+                    raise ConnectionClosedError(reason, method) from exc
+            return [await fut for _, _, fut in sent]
+
+        try:
+            return await _by(deadline, write_then_wait())
+        except asyncio.TimeoutError:
+            waiting = next((m for _, m, f in sent if not f.done()), calls[-1][0])
+            raise CommandTimeoutError(waiting, timeout, COMMAND_TIMEOUT_SETTING) from None
+        finally:
+            for msg_id, _, fut in sent:
+                self._futures.pop(msg_id, None)
+                self._protocol.forget(msg_id)
+                if fut.done() and not fut.cancelled():
+                    fut.exception()  # retrieved: a later command's failure is not logged
+            for _ in range(held):
+                self._slots.release()
 
     async def _round_trip(
         self, method: str, msg_id: int, frame: str, fut: asyncio.Future[dict[str, Any]]

@@ -54,6 +54,7 @@ class Fleet:
             page = await browser.new_page(context_id, background=True)
             page.recorder = self.recorder
             page.navigation_metric = "fleet.navigation"
+            page.action_metric = "fleet.action"
             self.recorder.record("page_open", (time.perf_counter() - opened) * 1000.0)
             return page
 

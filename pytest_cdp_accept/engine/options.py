@@ -13,6 +13,7 @@ Isolation = Literal["reset", "context"]
 ISOLATION_MODES = ("reset", "context")
 DEFAULT_COMMAND_TIMEOUT = 30.0
 DEFAULT_NAVIGATION_TIMEOUT = 30.0
+DEFAULT_ACTION_TIMEOUT = 10.0
 
 
 def check_isolation(mode: object, setting: str = "isolation") -> Isolation:
@@ -38,6 +39,8 @@ class PoolOptions:
     launch_timeout: float = 30.0
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT
     navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT
+    action_timeout: float = DEFAULT_ACTION_TIMEOUT
+    """Default of every action, wait and read of the journey API (seconds)."""
     recycle_after: int | None = None
     """Replace a browser after this many leases (None: never)."""
     max_idle_pages: int = 4
@@ -61,3 +64,8 @@ class PoolOptions:
             raise UsageError(f"recycle_memory_mb must be > 0, got {self.recycle_memory_mb}")
         if self.launch_attempts < 1:
             raise UsageError(f"launch_attempts must be at least 1, got {self.launch_attempts}")
+        if self.action_timeout <= 0:
+            raise UsageError(
+                f"action timeout must be > 0 s, got {self.action_timeout:g} "
+                "(--cdp-action-timeout / ini cdp_action_timeout)"
+            )

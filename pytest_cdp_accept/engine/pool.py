@@ -59,6 +59,7 @@ async def launch_with(options: PoolOptions, executable: str) -> Browser:
         launch_timeout=options.launch_timeout,
         command_timeout=options.command_timeout,
         navigation_timeout=options.navigation_timeout,
+        action_timeout=options.action_timeout,
     )
 
 
@@ -179,6 +180,7 @@ class BrowserPool:
                 timeout=opts.launch_timeout,
                 command_timeout=opts.command_timeout,
                 navigation_timeout=opts.navigation_timeout,
+                action_timeout=opts.action_timeout,
             )
         else:
             if not self._swept:
@@ -467,6 +469,7 @@ class BrowserPool:
         pooled, page = lease.owner, lease.page
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
+        page.action_metric = "action"
         self._release_browser_slot(pooled)
         alive = pooled.browser.is_alive() and pooled in self._browsers
         if lease.context_id is not None:
@@ -564,10 +567,13 @@ async def wipe_page(page: Page) -> None:
     cookies or storage (a clear sent alongside the navigation can lose that race).
     ``origin="*"`` on the page session clears cookies and the storage of every
     origin of the page's browser context; the HTTP cache needs its own command.
+    What journeys leave outside the document (a viewport override) goes too; focus,
+    hover, scroll and selection went with the document.
     """
     session = page.session
     await page.goto("about:blank", record=False, check_status=False, timeout=WIPE_TIMEOUT)
     await asyncio.gather(
+        page.reset_journey_state(),
         session.send(
             "Storage.clearDataForOrigin",
             {"origin": "*", "storageTypes": "all"},

@@ -186,6 +186,7 @@ def run_stress(
                 error = exc
             else:
                 page.navigation_metric = "stress.navigation"
+                page.action_metric = "stress.action"
                 try:
                     error = _call(body, page)
                 finally:
@@ -241,6 +242,7 @@ def run_recovery(
     """
     body(page)  # the body must pass before any fault: a failure here is the test's
     page.navigation_metric = "recovery.navigation"
+    page.action_metric = "recovery.action"
     outcomes = Outcomes()
     runs: list[RecoveryRun] = []
     for index in range(crashes):

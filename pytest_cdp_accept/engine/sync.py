@@ -20,6 +20,7 @@ from ..errors import PoolClosedError, UsageError
 from ..metrics import NULL_RECORDER, Recorder
 from .browser import Browser, HeapUsage, MemoryInfo, Navigation, Page, WaitUntil
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
+from .sync_actions import AsyncPageActions, SyncPageActions
 
 T = TypeVar("T")
 
@@ -103,7 +104,7 @@ class _Facade:
 # -- sync ---------------------------------------------------------------------
 
 
-class SyncPage(_Facade):
+class SyncPage(_Facade, SyncPageActions):
     """A page, blocking API. ``cdp_page`` gives one of these.
 
     A page from :meth:`SyncPool.acquire_page` holds its pool lease until
@@ -142,6 +143,16 @@ class SyncPage(_Facade):
     @navigation_metric.setter
     def navigation_metric(self, name: str) -> None:
         self._page.navigation_metric = name
+
+    @property
+    def action_metric(self) -> str:
+        """The metric actions record into: ``action``, or a loop's own
+        (``stress.action``, ``recovery.action``)."""
+        return self._page.action_metric
+
+    @action_metric.setter
+    def action_metric(self, name: str) -> None:
+        self._page.action_metric = name
 
     @property
     def url(self) -> str:
@@ -228,6 +239,7 @@ class SyncPage(_Facade):
     def _move_to(self, lease: PageLease) -> None:
         """Point this handle at ``lease``'s page, recording where this one did."""
         lease.page.navigation_metric = self._page.navigation_metric
+        lease.page.action_metric = self._page.action_metric
         self._page = lease.page
         self._lease = lease
 
@@ -392,7 +404,7 @@ class SyncPool(_Facade):
 # -- async twin -------------------------------------------------------------------
 
 
-class AsyncPage(_Facade):
+class AsyncPage(_Facade, AsyncPageActions):
     """A page for asyncio code on any loop. ``cdp_async_page`` gives one of these."""
 
     def __init__(self, runner: LoopThread, page: Page) -> None:

@@ -291,7 +291,7 @@ MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
 }
 
 MARKER_HELP = {
-    "cdp_latency": 'cdp_latency(navigation="p95<500ms", startup="max<3s", <your metric>=...): '
+    "cdp_latency": 'cdp_latency(navigation="p95<500ms", action="p95<200ms", <your metric>=...): '
     "latency thresholds (ms) on built-in and recorded metrics",
     "cdp_memory": 'cdp_memory(idle="<100MB", peak="<200MB", js_heap="<50MB", '
     'browser_idle="<500MB", browser_peak=...): footprint of the renderers of the test\'s '

@@ -121,6 +121,14 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="S",
     ),
     _pool(
+        "cdp_action_timeout",
+        "seconds an action (click, fill, wait_for_selector, ...) waits for its element (10)",
+        "float",
+        "action_timeout",
+        "--cdp-action-timeout",
+        metavar="S",
+    ),
+    _pool(
         "cdp_recycle_after",
         "replace a browser after N leases",
         "int",
