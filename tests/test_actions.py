@@ -491,18 +491,18 @@ def test_selector_engines_and_chaining(page: SyncPage) -> None:
 
 
 def test_wait_for_selector_states(page: SyncPage) -> None:
-    page.set_content(
-        """<div id="box" style="display:none">box</div>
-           <script>
-             setTimeout(() => document.querySelector('#box').style.display = 'block', 100);
-             setTimeout(() => document.querySelector('#box').style.display = 'none', 250);
-             setTimeout(() => document.querySelector('#box').remove(), 400);
-           </script>"""
-    )
+    # Each change is scheduled just before the wait that expects it, so a slow machine
+    # can never skip a state between two waits.
+    page.set_content('<div id="box" style="display:none">box</div>')
+    box = "document.querySelector('#box')"
     assert page.wait_for_selector("#box", state="attached") == 1
+    page.evaluate(f"setTimeout(() => {box}.style.display = 'block', 100); 1")
     page.wait_for_selector("#box")
     assert page.is_visible("#box")
+    page.evaluate(f"setTimeout(() => {box}.style.display = 'none', 100); 1")
     page.wait_for_selector("#box", state="hidden")
+    assert not page.is_visible("#box")
+    page.evaluate(f"setTimeout(() => {box}.remove(), 100); 1")
     assert page.wait_for_selector("#box", state="detached") == 0
     with pytest.raises(ActionTimeoutError, match="matched nothing"):
         page.wait_for_selector("#box", timeout=0.3)
