@@ -1,0 +1,260 @@
+// The Web Vitals observer. It runs in an isolated world of every document a page loads
+// (Page.addScriptToEvaluateOnNewDocument with a worldName), before any page script:
+// the page can neither see nor change it, since it shares the document and its
+// performance timeline but none of the page's JavaScript globals.
+// Python prepends `const CONFIG = {binding, global};`.
+//
+// Definitions (Google's web-vitals library and Chromium's performance entries):
+//   fcp   the `first-contentful-paint` paint entry
+//   lcp   the last `largest-contentful-paint` candidate before the first trusted keydown
+//         or click (Chromium stops emitting candidates after input as well)
+//   cls   the largest session window of `layout-shift` entries without recent input;
+//         a window ends after a gap of 1 s or once it spans 5 s
+//   inp   Event Timing (`event` entries >= 16 ms, and `first-input`): the longest
+//         interaction (by interactionId), or with 50 interactions or more the one at
+//         index floor(interactions / 50) of the longest first (the 98th percentile as
+//         web-vitals estimates it from the ten longest it keeps)
+//   tbt   the sum over `longtask` entries of their time beyond 50 ms, each task clipped
+//         to [fcp, now] (Lighthouse's clipping, "now" in place of its TTI)
+//   ttfb, dom_content_loaded, load: the navigation entry's responseStart,
+//         domContentLoadedEventStart and loadEventStart
+// All times are milliseconds from navigation start.
+(() => {
+  'use strict';
+  if (window.top !== window) return; // main frame only (same-process iframes run it too)
+
+  const MAX_INTERACTIONS = 10;
+  const MAX_LONG_TASKS = 1000;
+  const BLOCKING = 50;
+
+  // -- the definitions, as pure functions over plain values (tests call them) --------
+
+  // One layout shift into the session-window state {cls, session, first, last}.
+  const addShift = (s, startTime, value, hadRecentInput) => {
+    if (hadRecentInput) return s;
+    let { session, first } = s;
+    if (session && startTime - s.last < 1000 && startTime - first < 5000) {
+      session += value;
+    } else {
+      session = value;
+      first = startTime;
+    }
+    return { cls: Math.max(s.cls, session), session, first, last: startTime };
+  };
+
+  // One Event Timing entry into a Map interactionId -> longest duration (ten kept).
+  const addInteraction = (map, id, duration) => {
+    if (!id) return map;
+    const known = map.get(id);
+    if (known !== undefined) {
+      if (duration > known) map.set(id, duration);
+      return map;
+    }
+    map.set(id, duration);
+    if (map.size > MAX_INTERACTIONS) {
+      let shortest = null;
+      for (const [key, value] of map) {
+        if (shortest === null || value < map.get(shortest)) shortest = key;
+      }
+      map.delete(shortest);
+    }
+    return map;
+  };
+
+  // INP from the kept durations and the page's interaction count.
+  const inpOf = (durations, count, firstInput) => {
+    const longest = Array.from(durations).sort((a, b) => b - a);
+    if (!longest.length) return count && firstInput !== null ? firstInput : null;
+    return longest[Math.min(longest.length - 1, Math.floor(count / 50))];
+  };
+
+  // TBT of [start, duration] tasks, each clipped to [fcp, end].
+  const tbtOf = (tasks, fcp, end) => {
+    if (fcp === null) return null;
+    let total = 0;
+    for (const [start, duration] of tasks) {
+      const clipped = Math.min(start + duration, end) - Math.max(start, fcp);
+      if (clipped > BLOCKING) total += clipped - BLOCKING;
+    }
+    return total;
+  };
+
+  // -- the observers --------------------------------------------------------------------
+
+  const binding = CONFIG.binding ? globalThis[CONFIG.binding] : undefined;
+  if (binding) {
+    // Keep a private reference; nothing else in this world needs the name.
+    try {
+      delete globalThis[CONFIG.binding];
+    } catch (e) {}
+  }
+
+  const state = {
+    id: Math.random().toString(36).slice(2) + Date.now().toString(36),
+    fcp: null,
+    lcp: null,
+    lcpFinal: false,
+    shifts: { cls: 0, session: 0, first: -1, last: -1 },
+    longTasks: [],
+    interactions: new Map(),
+    firstInput: null,
+    lastInput: -1, // timeStamp of the last trusted input event
+    lastInputDone: -1, // when the task that handled it was over
+    lastEntry: -1, // startTime of the latest Event Timing entry
+    pushed: '',
+  };
+
+  const handlers = {
+    paint(entries) {
+      for (const e of entries) {
+        if (e.name === 'first-contentful-paint' && state.fcp === null) state.fcp = e.startTime;
+      }
+    },
+    'largest-contentful-paint'(entries) {
+      if (!state.lcpFinal && entries.length) state.lcp = entries[entries.length - 1].startTime;
+    },
+    'layout-shift'(entries) {
+      for (const e of entries) state.shifts = addShift(state.shifts, e.startTime, e.value, e.hadRecentInput);
+    },
+    longtask(entries) {
+      for (const e of entries) {
+        if (state.longTasks.length < MAX_LONG_TASKS) state.longTasks.push([e.startTime, e.duration]);
+      }
+    },
+    event(entries) {
+      for (const e of entries) {
+        if (e.entryType === 'first-input' && state.firstInput === null) state.firstInput = e.duration;
+        state.lastEntry = Math.max(state.lastEntry, e.startTime);
+        addInteraction(state.interactions, e.interactionId, e.duration);
+      }
+    },
+  };
+
+  const observers = [];
+  const observe = (type, handler, extra) => {
+    try {
+      if (!PerformanceObserver.supportedEntryTypes.includes(type)) return;
+      const po = new PerformanceObserver((list) => {
+        handler(list.getEntries());
+        schedulePush();
+      });
+      po.observe(Object.assign({ type, buffered: true }, extra));
+      observers.push([po, handler]);
+    } catch (e) {}
+  };
+
+  const finaliseLCP = (event) => {
+    if (event.isTrusted) state.lcpFinal = true;
+  };
+  // An interaction's Event Timing entry (startTime = the event's timeStamp) comes once
+  // the frame after its handlers is presented, if it lasted 16 ms or more.
+  const inputSeen = (event) => {
+    if (!event.isTrusted) return;
+    state.lastInput = Math.max(state.lastInput, event.timeStamp);
+    state.lastInputDone = -1;
+    setTimeout(() => {
+      state.lastInputDone = performance.now();
+    }, 0);
+  };
+  addEventListener('keydown', finaliseLCP, { capture: true, once: true });
+  addEventListener('click', finaliseLCP, { capture: true, once: true });
+  for (const type of ['pointerdown', 'pointerup', 'click', 'keydown', 'keyup']) {
+    addEventListener(type, inputSeen, { capture: true, passive: true });
+  }
+
+  const flush = () => {
+    for (const [po, handler] of observers) {
+      try {
+        handler(po.takeRecords());
+      } catch (e) {}
+    }
+  };
+
+  const values = () => {
+    flush();
+    const now = performance.now();
+    const nav = performance.getEntriesByType('navigation')[0];
+    const after = (v) => (nav && v > 0 ? v : null);
+    const count = performance.interactionCount || 0;
+    return {
+      id: state.id,
+      url: location.href,
+      fcp: state.fcp,
+      lcp: state.lcp,
+      cls: state.shifts.cls,
+      tbt: tbtOf(state.longTasks, state.fcp, now),
+      inp: inpOf(state.interactions.values(), count, state.firstInput),
+      interactions: count,
+      ttfb: nav ? Math.max(nav.responseStart, 0) : null,
+      dom_content_loaded: after(nav && nav.domContentLoadedEventStart),
+      load: after(nav && nav.loadEventStart),
+    };
+  };
+
+  // -- pushing (when Python gave a binding) and reading -------------------------------
+
+  // The state after every change, coalesced to one message per task (a cross-process
+  // navigation detaches the session before this document's pagehide), and the final
+  // state on pagehide (same-process navigations).
+  let pending = false;
+  const push = (final) => {
+    if (!binding) return;
+    const current = values();
+    const key = JSON.stringify(current);
+    if (!final && key === state.pushed) return;
+    state.pushed = key;
+    current.final = final;
+    current.at = performance.now();
+    try {
+      binding(JSON.stringify(current));
+    } catch (e) {}
+  };
+  function schedulePush() {
+    if (!binding || pending) return;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      push(false);
+    }, 0);
+  }
+
+  // What Python reads: the values now, or, with `settle`, once the Event Timing entry of
+  // the last input is out; an input with none 60 ms after its handlers ran was shorter
+  // than 16 ms (no entry comes).
+  const read = (settle) => {
+    const snap = () => Object.assign(values(), { final: false, at: performance.now() });
+    if (!settle || state.lastInput <= state.lastEntry) return snap();
+    return new Promise((resolve) => {
+      const check = () => {
+        flush();
+        const done = state.lastInputDone;
+        if (state.lastInput <= state.lastEntry || (done >= 0 && performance.now() - done > 60)) {
+          resolve(snap());
+        } else {
+          setTimeout(check, 10);
+        }
+      };
+      check();
+    });
+  };
+
+  observe('paint', handlers.paint);
+  observe('largest-contentful-paint', handlers['largest-contentful-paint']);
+  observe('layout-shift', handlers['layout-shift']);
+  observe('longtask', handlers.longtask);
+  observe('event', handlers.event, { durationThreshold: 16 });
+  observe('first-input', handlers.event);
+  if (binding) {
+    addEventListener('pagehide', () => push(true), { capture: true });
+    // At least one message per document: the navigation timing once load is over.
+    addEventListener('load', () => setTimeout(schedulePush, 0), { once: true });
+  }
+
+  globalThis[CONFIG.global] = {
+    read: (settle) => {
+      const result = read(settle);
+      return result instanceof Promise ? result.then(JSON.stringify) : JSON.stringify(result);
+    },
+    algorithms: { addShift, addInteraction, inpOf, tbtOf },
+  };
+})();

@@ -1,0 +1,439 @@
+"""Web Vitals and page weight, per navigation.
+
+How a page is measured:
+
+* **In the page.** ``vitals.js`` runs in an isolated world (``WORLD``) of every
+  document the page loads, installed with ``Page.addScriptToEvaluateOnNewDocument``
+  before any page script: PerformanceObservers (``buffered: true``) on ``paint``,
+  ``largest-contentful-paint``, ``layout-shift``, ``longtask``, ``event`` and
+  ``first-input`` compute FCP, LCP, CLS, TBT and INP the way Google's web-vitals
+  library and Lighthouse define them (the script's header says how). The page
+  shares the document and its performance timeline with that world, not its
+  JavaScript globals: it can neither see the observer nor break it.
+* **Back to Python, off the navigation's path.** The script pushes its values
+  through a binding (``Runtime.addBinding``, hence ``Runtime.enable``) after each
+  change, coalesced to one message per task, and a last time on ``pagehide``. No
+  command is sent on a navigation's critical path. When a navigation needs its
+  values now (the page is released, or the test calls ``vitals()``), one
+  ``Runtime.evaluate`` in the document's world reads them, after waiting (at most
+  150 ms) for the Event Timing of an input that just happened.
+* **Page weight** comes from the Network events the page has on anyway
+  (``requestWillBeSent``, ``loadingFinished``): :class:`WeightMeter` counts each
+  main-frame document's requests and their encoded (over the wire) bytes by type.
+
+A document's figures are final when the main frame commits the next document
+(navigating away) or when :meth:`VitalsCollector.finish` is called (release);
+then they are handed to the collector's ``on_final`` callback once, as a
+:class:`Vitals`. Documents at ``about:`` URLs (a new tab, the pool's parking
+page) are not measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any
+
+from ..errors import CDPAcceptError
+from .connection import CDPSession
+
+log = logging.getLogger("pytest_cdp_accept")
+
+WORLD = "__cdp_accept_vitals"
+"""The isolated world's name (shared by every document of a page)."""
+BINDING = "__cdpAcceptVitalsPush"
+GLOBAL = "__cdpAcceptVitals"
+
+TIMINGS = ("ttfb", "fcp", "lcp", "inp", "tbt", "dom_content_loaded", "load")
+"""Vitals measured in ms from navigation start (inp and tbt: durations in ms)."""
+WEIGHTS = ("requests", "transfer_kb", "js_kb", "css_kb", "image_kb", "font_kb")
+METRICS = ("ttfb", "fcp", "lcp", "cls", "inp", "tbt", "dom_content_loaded", "load", *WEIGHTS)
+"""Every metric a navigation records, in report order."""
+
+KIB = 1024.0
+_TYPE_BUCKETS = {"Script": "js", "Stylesheet": "css", "Image": "image", "Font": "font"}
+_MEASURED_SCHEMES = ("http:", "https:", "file:", "data:")
+_WIRE_SCHEMES = ("http:", "https:")
+
+
+def observer_source(*, push: bool = True) -> str:
+    """The observer script, configured: it pushes through ``BINDING`` when ``push``."""
+    source = resources.files(__package__).joinpath("vitals.js").read_text(encoding="utf-8")
+    config = {"binding": BINDING if push else None, "global": GLOBAL}
+    return f"const CONFIG = {json.dumps(config)};\n{source}"
+
+
+# -- page weight ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageWeight:
+    """What one document loaded over the wire (KiB = 1,024 bytes)."""
+
+    requests: int = 0
+    transfer_kb: float = 0.0
+    js_kb: float = 0.0
+    css_kb: float = 0.0
+    image_kb: float = 0.0
+    font_kb: float = 0.0
+
+
+@dataclass
+class _Tally:
+    requests: int = 0
+    bytes: float = 0.0
+    by_type: dict[str, float] = field(default_factory=dict)
+
+    def add(self, kind: str | None, size: float) -> None:
+        self.bytes += size
+        if kind is not None:
+            self.by_type[kind] = self.by_type.get(kind, 0.0) + size
+
+    def weight(self) -> PageWeight:
+        kb = {kind: size / KIB for kind, size in self.by_type.items()}
+        return PageWeight(
+            self.requests,
+            self.bytes / KIB,
+            kb.get("js", 0.0),
+            kb.get("css", 0.0),
+            kb.get("image", 0.0),
+            kb.get("font", 0.0),
+        )
+
+
+class WeightMeter:
+    """Requests and bytes of each main-frame document, from ``Network`` events.
+
+    A request belongs to the main-frame document whose loader started it; requests
+    of other loaders (iframes, workers) go to the main document current when they
+    started. Bytes are ``loadingFinished.encodedDataLength`` (headers and body as
+    received), and each redirect hop counts as a request with its response's bytes;
+    a request that fails counts, with no bytes. Only http(s) requests are on the wire:
+    ``data:`` and ``blob:`` URLs are not counted. Pure: fed event parameters, no I/O.
+    """
+
+    MAX_DOCUMENTS = 16
+
+    def __init__(self, frame_id: str) -> None:
+        self.frame_id = frame_id
+        self.current = ""
+        self._tallies: dict[str, _Tally] = {}
+        self._requests: dict[str, tuple[_Tally, str | None]] = {}
+
+    def __repr__(self) -> str:
+        return f"<WeightMeter documents={len(self._tallies)} in flight={len(self._requests)}>"
+
+    def on_request(self, params: dict[str, Any]) -> None:
+        request_id = str(params.get("requestId", ""))
+        redirect = params.get("redirectResponse")
+        if redirect is not None:
+            previous = self._requests.pop(request_id, None)
+            if previous is not None:
+                previous[0].add(previous[1], float(redirect.get("encodedDataLength") or 0))
+        loader = str(params.get("loaderId", ""))
+        if params.get("type") == "Document" and params.get("frameId") == self.frame_id:
+            if loader not in self._tallies:
+                self._tallies[loader] = _Tally()
+                while len(self._tallies) > self.MAX_DOCUMENTS:
+                    del self._tallies[next(iter(self._tallies))]
+            self.current = loader
+        url = str((params.get("request") or {}).get("url", ""))
+        if not url.startswith(_WIRE_SCHEMES):
+            return
+        tally = self._tallies.get(loader) or self._tallies.get(self.current)
+        if tally is None:
+            return
+        tally.requests += 1
+        self._requests[request_id] = (tally, _TYPE_BUCKETS.get(str(params.get("type", ""))))
+
+    def on_finished(self, params: dict[str, Any]) -> None:
+        entry = self._requests.pop(str(params.get("requestId", "")), None)
+        if entry is not None:
+            entry[0].add(entry[1], float(params.get("encodedDataLength") or 0))
+
+    def on_failed(self, params: dict[str, Any]) -> None:
+        self._requests.pop(str(params.get("requestId", "")), None)
+
+    def weight(self, loader: str) -> PageWeight:
+        tally = self._tallies.get(loader)
+        return tally.weight() if tally is not None else PageWeight()
+
+    def forget(self, loader: str) -> None:
+        tally = self._tallies.pop(loader, None)
+        if tally is not None:
+            self._requests = {k: v for k, v in self._requests.items() if v[0] is not tally}
+
+
+# -- the values of one navigation ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """The Web Vitals and weight of one navigation (one document).
+
+    Times in ms from navigation start, ``inp`` and ``tbt`` durations in ms, ``cls``
+    unitless, weights in KiB. ``None``: not measured (yet): no contentful paint for
+    ``fcp``/``lcp``, no interaction for ``inp``, ``load`` still pending.
+    """
+
+    url: str
+    ttfb: float | None = None
+    fcp: float | None = None
+    lcp: float | None = None
+    cls: float = 0.0
+    inp: float | None = None
+    tbt: float | None = None
+    dom_content_loaded: float | None = None
+    load: float | None = None
+    requests: int = 0
+    transfer_kb: float = 0.0
+    js_kb: float = 0.0
+    css_kb: float = 0.0
+    image_kb: float = 0.0
+    font_kb: float = 0.0
+    interactions: int = 0
+    """Interactions the page counted (``performance.interactionCount``)."""
+    throttle: str | None = None
+    """The throttling profile the navigation ran under (None: unthrottled)."""
+    measured: bool = True
+    """False when the page's observer never reported (the document went away first)."""
+
+    @property
+    def painted(self) -> bool:
+        """Whether the page painted anything contentful (it has an FCP)."""
+        return self.fcp is not None
+
+    def metrics(self) -> dict[str, float]:
+        """The figures by metric name; unmeasured ones are left out."""
+        values = asdict(self)
+        return {
+            name: float(values[name])
+            for name in METRICS
+            if values[name] is not None and (self.measured or name in WEIGHTS)
+        }
+
+    @classmethod
+    def from_values(
+        cls,
+        url: str,
+        values: dict[str, Any] | None,
+        weight: PageWeight,
+        throttle: str | None = None,
+    ) -> Vitals:
+        """From the observer's values (None if it never reported) and the page weight."""
+        data = values or {}
+
+        def number(name: str) -> float | None:
+            value = data.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value) if math.isfinite(value) else None
+            return None
+
+        return cls(
+            url=str(data.get("url") or url),
+            ttfb=number("ttfb"),
+            fcp=number("fcp"),
+            lcp=number("lcp"),
+            cls=number("cls") or 0.0,
+            inp=number("inp"),
+            tbt=number("tbt"),
+            dom_content_loaded=number("dom_content_loaded"),
+            load=number("load"),
+            requests=weight.requests,
+            transfer_kb=weight.transfer_kb,
+            js_kb=weight.js_kb,
+            css_kb=weight.css_kb,
+            image_kb=weight.image_kb,
+            font_kb=weight.font_kb,
+            interactions=int(number("interactions") or 0),
+            throttle=throttle,
+            measured=values is not None,
+        )
+
+
+# -- the collector on a page's session ----------------------------------------------------
+
+
+@dataclass
+class _Document:
+    loader: str
+    url: str
+    script_id: str | None = None
+    context_id: int | None = None
+    values: dict[str, Any] | None = None
+    done: bool = False
+
+
+class VitalsCollector:
+    """Measures every main-frame document of one page session.
+
+    ``on_final(vitals)`` is called once per measured document, when it is final.
+    :meth:`install` must run before the page navigates (it adds the observer for the
+    documents to come).
+    """
+
+    def __init__(
+        self,
+        session: CDPSession,
+        frame_id: str,
+        on_final: Callable[[Vitals], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.frame_id = frame_id
+        self.on_final = on_final
+        self.throttle: str | None = None
+        self.meter = WeightMeter(frame_id)
+        self.current: _Document | None = None
+        self._recent: list[_Document] = []
+        self._offs = [
+            session.on("Network.requestWillBeSent", self.meter.on_request),
+            session.on("Network.loadingFinished", self.meter.on_finished),
+            session.on("Network.loadingFailed", self.meter.on_failed),
+            session.on("Page.frameNavigated", self._on_frame_navigated),
+            session.on("Runtime.executionContextCreated", self._on_context),
+            session.on("Runtime.bindingCalled", self._on_binding),
+        ]
+
+    def __repr__(self) -> str:
+        url = self.current.url if self.current else None
+        return f"<VitalsCollector current={url} throttle={self.throttle}>"
+
+    def install_commands(self) -> list[tuple[str, dict[str, Any]]]:
+        """The commands that install the observer, in order (send them together)."""
+        return [
+            ("Runtime.enable", {}),
+            ("Runtime.addBinding", {"name": BINDING, "executionContextName": WORLD}),
+            (
+                "Page.addScriptToEvaluateOnNewDocument",
+                {"source": observer_source(push=True), "worldName": WORLD},
+            ),
+        ]
+
+    async def install(self) -> None:
+        for method, params in self.install_commands():
+            await self.session.send(method, params)
+
+    def close(self) -> None:
+        for off in self._offs:
+            off()
+        self._offs.clear()
+
+    # -- events -------------------------------------------------------------------------
+
+    def _on_frame_navigated(self, params: dict[str, Any]) -> None:
+        frame = params.get("frame") or {}
+        if frame.get("id") != self.frame_id or frame.get("parentId"):
+            return
+        loader = str(frame.get("loaderId", ""))
+        if self.current is not None and self.current.loader == loader:
+            return
+        previous, self.current = self.current, _Document(loader, str(frame.get("url", "")))
+        self._recent = [*self._recent[-3:], self.current]
+        if previous is not None:
+            self._finalise(previous)
+
+    def _on_context(self, params: dict[str, Any]) -> None:
+        context = params.get("context") or {}
+        aux = context.get("auxData") or {}
+        if context.get("name") == WORLD and aux.get("frameId") == self.frame_id and self.current:
+            self.current.context_id = context.get("id")
+
+    def _on_binding(self, params: dict[str, Any]) -> None:
+        if params.get("name") != BINDING:
+            return
+        try:
+            values = json.loads(params.get("payload") or "")
+        except ValueError:
+            return
+        if not isinstance(values, dict):
+            return
+        document = self._document_of(str(values.get("id", "")))
+        if document is None or document.done:
+            return
+        document.values = values
+        if values.get("final"):
+            self._finalise(document)
+
+    def _document_of(self, script_id: str) -> _Document | None:
+        for document in self._recent:
+            if document.script_id == script_id:
+                return document
+        # A document's first message: it is the current one (messages of a document that
+        # was replaced come before the next commit, or not at all).
+        current = self.current
+        if current is not None and current.script_id is None:
+            current.script_id = script_id
+            return current
+        return None
+
+    # -- reading and finishing ------------------------------------------------------------
+
+    def _finalise(self, document: _Document) -> None:
+        if document.done:
+            return
+        document.done = True
+        weight = self.meter.weight(document.loader)
+        self.meter.forget(document.loader)
+        if not document.url.startswith(_MEASURED_SCHEMES) or self.on_final is None:
+            return
+        try:
+            self.on_final(Vitals.from_values(document.url, document.values, weight, self.throttle))
+        except Exception:  # a recorder's failure must not break the page's event flow
+            log.exception("recording vitals of %s failed", document.url)
+
+    async def read(self, *, settle: bool = True) -> Vitals | None:
+        """The current document's values now (None on an ``about:`` page)."""
+        document = self.current
+        if document is None or not document.url.startswith(_MEASURED_SCHEMES):
+            return None
+        await self._pull(document, settle)
+        return Vitals.from_values(
+            document.url, document.values, self.meter.weight(document.loader), self.throttle
+        )
+
+    async def finish(self) -> None:
+        """Read the current document's values and hand them over as final (release)."""
+        document = self.current
+        if document is None or document.done:
+            return
+        if document.url.startswith(_MEASURED_SCHEMES):
+            await self._pull(document, settle=True)
+        self._finalise(document)
+
+    async def _pull(self, document: _Document, settle: bool) -> None:
+        if document.context_id is None:
+            return
+        with contextlib.suppress(CDPAcceptError):
+            reply = await self.session.send(
+                "Runtime.evaluate",
+                {
+                    "expression": f"globalThis.{GLOBAL}.read({'true' if settle else 'false'})",
+                    "contextId": document.context_id,
+                    "returnByValue": True,
+                    "awaitPromise": True,
+                },
+                timeout=5,
+            )
+            value = (reply.get("result") or {}).get("value")
+            if isinstance(value, str) and not reply.get("exceptionDetails"):
+                values = json.loads(value)
+                script_id = str(values.get("id", "")) if isinstance(values, dict) else None
+                if script_id is not None and document.script_id in (None, script_id):
+                    document.script_id = script_id
+                    document.values = values
+
+
+__all__ = [
+    "METRICS",
+    "WEIGHTS",
+    "PageWeight",
+    "Vitals",
+    "VitalsCollector",
+    "WeightMeter",
+    "observer_source",
+]
