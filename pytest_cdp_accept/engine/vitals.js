@@ -19,9 +19,14 @@
 //   ttfb, dom_content_loaded, load: the navigation entry's responseStart,
 //         domContentLoadedEventStart and loadEventStart
 // All times are milliseconds from navigation start.
+//
+// It costs the page as little as it can at document start (one PerformanceObserver, four
+// listeners) and sends nothing while the page loads: Python reads the values when it
+// needs them (`read`), and the document hands its final values over on pagehide.
 (() => {
   'use strict';
-  if (window.top !== window) return; // main frame only (same-process iframes run it too)
+  // Main frame only (same-process iframes run it too); about:blank is not measured.
+  if (window.top !== window || location.protocol === 'about:') return;
 
   const MAX_INTERACTIONS = 10;
   const MAX_LONG_TASKS = 1000;
@@ -79,13 +84,12 @@
     return total;
   };
 
-  // -- the observers --------------------------------------------------------------------
+  // -- observing ------------------------------------------------------------------------
 
   const binding = CONFIG.binding ? globalThis[CONFIG.binding] : undefined;
   if (binding) {
-    // Keep a private reference; nothing else in this world needs the name.
     try {
-      delete globalThis[CONFIG.binding];
+      delete globalThis[CONFIG.binding]; // a private reference is all this world needs
     } catch (e) {}
   }
 
@@ -98,56 +102,56 @@
     longTasks: [],
     interactions: new Map(),
     firstInput: null,
-    lastInput: -1, // timeStamp of the last trusted input event
+    lastInput: -1, // timeStamp of the last trusted pointerup / keyup
     lastInputDone: -1, // when the task that handled it was over
     lastEntry: -1, // startTime of the latest Event Timing entry
-    pushed: '',
+    handedOver: false, // Python read the values as it navigates away: no pagehide message
   };
 
-  const handlers = {
-    paint(entries) {
-      for (const e of entries) {
-        if (e.name === 'first-contentful-paint' && state.fcp === null) state.fcp = e.startTime;
+  const take = (entries) => {
+    for (const e of entries) {
+      switch (e.entryType) {
+        case 'paint':
+          if (e.name === 'first-contentful-paint' && state.fcp === null) state.fcp = e.startTime;
+          break;
+        case 'largest-contentful-paint':
+          if (!state.lcpFinal) state.lcp = e.startTime;
+          break;
+        case 'layout-shift':
+          state.shifts = addShift(state.shifts, e.startTime, e.value, e.hadRecentInput);
+          break;
+        case 'longtask':
+          if (state.longTasks.length < MAX_LONG_TASKS) state.longTasks.push([e.startTime, e.duration]);
+          break;
+        case 'first-input':
+          if (state.firstInput === null) state.firstInput = e.duration;
+        // falls through: a first-input entry is an Event Timing entry too
+        case 'event':
+          state.lastEntry = Math.max(state.lastEntry, e.startTime);
+          addInteraction(state.interactions, e.interactionId, e.duration);
+          break;
       }
-    },
-    'largest-contentful-paint'(entries) {
-      if (!state.lcpFinal && entries.length) state.lcp = entries[entries.length - 1].startTime;
-    },
-    'layout-shift'(entries) {
-      for (const e of entries) state.shifts = addShift(state.shifts, e.startTime, e.value, e.hadRecentInput);
-    },
-    longtask(entries) {
-      for (const e of entries) {
-        if (state.longTasks.length < MAX_LONG_TASKS) state.longTasks.push([e.startTime, e.duration]);
-      }
-    },
-    event(entries) {
-      for (const e of entries) {
-        if (e.entryType === 'first-input' && state.firstInput === null) state.firstInput = e.duration;
-        state.lastEntry = Math.max(state.lastEntry, e.startTime);
-        addInteraction(state.interactions, e.interactionId, e.duration);
-      }
-    },
+    }
   };
 
-  const observers = [];
-  const observe = (type, handler, extra) => {
-    try {
-      if (!PerformanceObserver.supportedEntryTypes.includes(type)) return;
-      const po = new PerformanceObserver((list) => {
-        handler(list.getEntries());
-        schedulePush();
-      });
-      po.observe(Object.assign({ type, buffered: true }, extra));
-      observers.push([po, handler]);
-    } catch (e) {}
-  };
+  let observer = null;
+  try {
+    observer = new PerformanceObserver((list) => take(list.getEntries()));
+    const supported = PerformanceObserver.supportedEntryTypes;
+    for (const type of ['paint', 'largest-contentful-paint', 'layout-shift', 'longtask', 'first-input']) {
+      if (supported.includes(type)) observer.observe({ type, buffered: true });
+    }
+    if (supported.includes('event')) observer.observe({ type: 'event', buffered: true, durationThreshold: 16 });
+  } catch (e) {}
 
   const finaliseLCP = (event) => {
     if (event.isTrusted) state.lcpFinal = true;
   };
-  // An interaction's Event Timing entry (startTime = the event's timeStamp) comes once
-  // the frame after its handlers is presented, if it lasted 16 ms or more.
+  addEventListener('keydown', finaliseLCP, { capture: true, once: true });
+  addEventListener('click', finaliseLCP, { capture: true, once: true });
+
+  // An interaction's Event Timing entry (startTime = its events' timeStamp) comes once the
+  // frame after its handlers is presented, and only if it lasted 16 ms or more.
   const inputSeen = (event) => {
     if (!event.isTrusted) return;
     state.lastInput = Math.max(state.lastInput, event.timeStamp);
@@ -156,22 +160,11 @@
       state.lastInputDone = performance.now();
     }, 0);
   };
-  addEventListener('keydown', finaliseLCP, { capture: true, once: true });
-  addEventListener('click', finaliseLCP, { capture: true, once: true });
-  for (const type of ['pointerdown', 'pointerup', 'click', 'keydown', 'keyup']) {
-    addEventListener(type, inputSeen, { capture: true, passive: true });
-  }
-
-  const flush = () => {
-    for (const [po, handler] of observers) {
-      try {
-        handler(po.takeRecords());
-      } catch (e) {}
-    }
-  };
+  addEventListener('pointerup', inputSeen, { capture: true, passive: true });
+  addEventListener('keyup', inputSeen, { capture: true, passive: true });
 
   const values = () => {
-    flush();
+    if (observer) take(observer.takeRecords());
     const now = performance.now();
     const nav = performance.getEntriesByType('navigation')[0];
     const after = (v) => (nav && v > 0 ? v : null);
@@ -179,6 +172,7 @@
     return {
       id: state.id,
       url: location.href,
+      at: now,
       fcp: state.fcp,
       lcp: state.lcp,
       cls: state.shifts.cls,
@@ -191,42 +185,31 @@
     };
   };
 
-  // -- pushing (when Python gave a binding) and reading -------------------------------
-
-  // The state after every change, coalesced to one message per task (a cross-process
-  // navigation detaches the session before this document's pagehide), and the final
-  // state on pagehide (same-process navigations).
-  let pending = false;
-  const push = (final) => {
-    if (!binding) return;
-    const current = values();
-    const key = JSON.stringify(current);
-    if (!final && key === state.pushed) return;
-    state.pushed = key;
-    current.final = final;
-    current.at = performance.now();
-    try {
-      binding(JSON.stringify(current));
-    } catch (e) {}
-  };
-  function schedulePush() {
-    if (!binding || pending) return;
-    pending = true;
-    setTimeout(() => {
-      pending = false;
-      push(false);
-    }, 0);
+  // The last word of a document that goes away in this renderer. (When the next document
+  // commits in another process, the session has moved before this runs: Python reads the
+  // values before it navigates instead.)
+  if (binding) {
+    addEventListener(
+      'pagehide',
+      () => {
+        if (state.handedOver) return;
+        try {
+          binding(JSON.stringify(Object.assign(values(), { final: true })));
+        } catch (e) {}
+      },
+      { capture: true }
+    );
   }
 
   // What Python reads: the values now, or, with `settle`, once the Event Timing entry of
   // the last input is out; an input with none 60 ms after its handlers ran was shorter
   // than 16 ms (no entry comes).
   const read = (settle) => {
-    const snap = () => Object.assign(values(), { final: false, at: performance.now() });
+    const snap = () => Object.assign(values(), { final: false });
     if (!settle || state.lastInput <= state.lastEntry) return snap();
     return new Promise((resolve) => {
       const check = () => {
-        flush();
+        if (observer) take(observer.takeRecords());
         const done = state.lastInputDone;
         if (state.lastInput <= state.lastEntry || (done >= 0 && performance.now() - done > 60)) {
           resolve(snap());
@@ -238,20 +221,9 @@
     });
   };
 
-  observe('paint', handlers.paint);
-  observe('largest-contentful-paint', handlers['largest-contentful-paint']);
-  observe('layout-shift', handlers['layout-shift']);
-  observe('longtask', handlers.longtask);
-  observe('event', handlers.event, { durationThreshold: 16 });
-  observe('first-input', handlers.event);
-  if (binding) {
-    addEventListener('pagehide', () => push(true), { capture: true });
-    // At least one message per document: the navigation timing once load is over.
-    addEventListener('load', () => setTimeout(schedulePush, 0), { once: true });
-  }
-
   globalThis[CONFIG.global] = {
-    read: (settle) => {
+    read: (settle, handOver) => {
+      if (handOver) state.handedOver = true;
       const result = read(settle);
       return result instanceof Promise ? result.then(JSON.stringify) : JSON.stringify(result);
     },

@@ -4,32 +4,37 @@ How a page is measured:
 
 * **In the page.** ``vitals.js`` runs in an isolated world (``WORLD``) of every
   document the page loads, installed with ``Page.addScriptToEvaluateOnNewDocument``
-  before any page script: PerformanceObservers (``buffered: true``) on ``paint``,
+  before any page script: one PerformanceObserver (``buffered: true``) on ``paint``,
   ``largest-contentful-paint``, ``layout-shift``, ``longtask``, ``event`` and
-  ``first-input`` compute FCP, LCP, CLS, TBT and INP the way Google's web-vitals
-  library and Lighthouse define them (the script's header says how). The page
-  shares the document and its performance timeline with that world, not its
-  JavaScript globals: it can neither see the observer nor break it.
-* **Back to Python, off the navigation's path.** The script pushes its values
-  through a binding (``Runtime.addBinding``, hence ``Runtime.enable``) after each
-  change, coalesced to one message per task, and a last time on ``pagehide``. No
-  command is sent on a navigation's critical path. When a navigation needs its
-  values now (the page is released, or the test calls ``vitals()``), one
-  ``Runtime.evaluate`` in the document's world reads them, after waiting (at most
-  150 ms) for the Event Timing of an input that just happened.
+  ``first-input`` computes FCP, LCP, CLS, TBT and INP the way Google's web-vitals
+  library and Lighthouse define them (the script's header says how). The page shares
+  the document and its performance timeline with that world, not its JavaScript
+  globals: it can neither see the observer nor break it.
+* **Back to Python, off the navigation's path.** Nothing is sent while a page loads.
+  The values are read with one ``Runtime.evaluate`` in the document's world when they
+  are needed: when the page is released, when the test calls ``vitals()``, and before
+  the page API navigates a page away from a measured document (:meth:`before_navigate`:
+  once a navigation has started, DevTools holds commands for the frame until the next
+  document commits, so the old one could no longer answer). A document that goes away
+  by itself (a link, a script) hands its final values over on ``pagehide``, through a
+  binding (``Runtime.addBinding``, hence ``Runtime.enable``, which also gives each
+  document's world its context id without a round trip).
 * **Page weight** comes from the Network events the page has on anyway
   (``requestWillBeSent``, ``loadingFinished``): :class:`WeightMeter` counts each
   main-frame document's requests and their encoded (over the wire) bytes by type.
 
 A document's figures are final when the main frame commits the next document
-(navigating away) or when :meth:`VitalsCollector.finish` is called (release);
-then they are handed to the collector's ``on_final`` callback once, as a
-:class:`Vitals`. Documents at ``about:`` URLs (a new tab, the pool's parking
-page) are not measured.
+(navigating away) or when :meth:`VitalsCollector.finish` is called (release); then
+they are handed to the collector's ``on_final`` callback once, as a
+:class:`Vitals`. Documents at ``about:`` URLs (a new tab, the pool's parking page)
+are not measured. A document that went away to another renderer process by itself
+(a link to another site) before it was read keeps its weight only
+(``Vitals.measured`` is False).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -264,6 +269,7 @@ class _Document:
     loader: str
     url: str
     script_id: str | None = None
+    """The observer's id for its document: a check that values read are this one's."""
     context_id: int | None = None
     values: dict[str, Any] | None = None
     done: bool = False
@@ -289,7 +295,6 @@ class VitalsCollector:
         self.throttle: str | None = None
         self.meter = WeightMeter(frame_id)
         self.current: _Document | None = None
-        self._recent: list[_Document] = []
         self._offs = [
             session.on("Network.requestWillBeSent", self.meter.on_request),
             session.on("Network.loadingFinished", self.meter.on_finished),
@@ -315,8 +320,8 @@ class VitalsCollector:
         ]
 
     async def install(self) -> None:
-        for method, params in self.install_commands():
-            await self.session.send(method, params)
+        # Sent together, in order: the binding must exist before the script's world does.
+        await asyncio.gather(*(self.session.send(m, p) for m, p in self.install_commands()))
 
     def close(self) -> None:
         for off in self._offs:
@@ -333,7 +338,6 @@ class VitalsCollector:
         if self.current is not None and self.current.loader == loader:
             return
         previous, self.current = self.current, _Document(loader, str(frame.get("url", "")))
-        self._recent = [*self._recent[-3:], self.current]
         if previous is not None:
             self._finalise(previous)
 
@@ -350,26 +354,13 @@ class VitalsCollector:
             values = json.loads(params.get("payload") or "")
         except ValueError:
             return
-        if not isinstance(values, dict):
-            return
-        document = self._document_of(str(values.get("id", "")))
-        if document is None or document.done:
-            return
-        document.values = values
-        if values.get("final"):
-            self._finalise(document)
-
-    def _document_of(self, script_id: str) -> _Document | None:
-        for document in self._recent:
-            if document.script_id == script_id:
-                return document
-        # A document's first message: it is the current one (messages of a document that
-        # was replaced come before the next commit, or not at all).
-        current = self.current
-        if current is not None and current.script_id is None:
-            current.script_id = script_id
-            return current
-        return None
+        # pagehide runs as the next document commits, before its frameNavigated: the
+        # message is the current document's.
+        document = self.current
+        if document is not None and isinstance(values, dict):
+            self._take(document, values)
+            if document.values is values:
+                self._finalise(document)
 
     # -- reading and finishing ------------------------------------------------------------
 
@@ -396,6 +387,16 @@ class VitalsCollector:
             document.url, document.values, self.meter.weight(document.loader), self.throttle
         )
 
+    async def before_navigate(self) -> None:
+        """Read the current document's values before the page API navigates away."""
+        document = self.current
+        if (
+            document is not None
+            and not document.done
+            and document.url.startswith(_MEASURED_SCHEMES)
+        ):
+            await self._pull(document, settle=True, hand_over=True)
+
     async def finish(self) -> None:
         """Read the current document's values and hand them over as final (release)."""
         document = self.current
@@ -405,14 +406,15 @@ class VitalsCollector:
             await self._pull(document, settle=True)
         self._finalise(document)
 
-    async def _pull(self, document: _Document, settle: bool) -> None:
+    async def _pull(self, document: _Document, settle: bool, hand_over: bool = False) -> None:
         if document.context_id is None:
             return
-        with contextlib.suppress(CDPAcceptError):
+        args = f"{'true' if settle else 'false'}, {'true' if hand_over else 'false'}"
+        with contextlib.suppress(CDPAcceptError, ValueError):
             reply = await self.session.send(
                 "Runtime.evaluate",
                 {
-                    "expression": f"globalThis.{GLOBAL}.read({'true' if settle else 'false'})",
+                    "expression": f"globalThis.{GLOBAL}.read({args})",
                     "contextId": document.context_id,
                     "returnByValue": True,
                     "awaitPromise": True,
@@ -421,11 +423,16 @@ class VitalsCollector:
             )
             value = (reply.get("result") or {}).get("value")
             if isinstance(value, str) and not reply.get("exceptionDetails"):
-                values = json.loads(value)
-                script_id = str(values.get("id", "")) if isinstance(values, dict) else None
-                if script_id is not None and document.script_id in (None, script_id):
-                    document.script_id = script_id
-                    document.values = values
+                self._take(document, json.loads(value))
+
+    def _take(self, document: _Document, values: Any) -> None:
+        if not isinstance(values, dict) or document.done:
+            return
+        script_id = str(values.get("id", ""))
+        if document.script_id not in (None, script_id):
+            return  # another document's world (context ids are reused across processes)
+        document.script_id = script_id
+        document.values = values
 
 
 __all__ = [
