@@ -34,7 +34,6 @@ are not measured. A document that went away to another renderer process by itsel
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -320,8 +319,8 @@ class VitalsCollector:
         ]
 
     async def install(self) -> None:
-        # Sent together, in order: the binding must exist before the script's world does.
-        await asyncio.gather(*(self.session.send(m, p) for m, p in self.install_commands()))
+        # Written back to back, in order: the binding must exist before the script's world.
+        await self.session.send_batch(self.install_commands())
 
     def close(self) -> None:
         for off in self._offs:
