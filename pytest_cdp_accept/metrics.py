@@ -33,6 +33,28 @@ anything else          what the test records with ``cdp_metrics`` (latency, ms)
                        raised, a navigation or command that failed): kept out of
                        ``<metric>`` and counted next to it
 =====================  ======================================================
+
+The Web Vitals and page weight of each navigation (docs/vitals.md); the loops
+under load record theirs with their prefix (``stress.lcp``, ``fleet.cls``, ...):
+
+==========================  =================================================
+``ttfb``                    navigation start to the document's first byte (ms)
+``fcp``, ``lcp``            first / largest contentful paint (ms); a navigation
+                            that never painted is a failed attempt
+                            (``fcp.failed``, ``lcp.failed``)
+``cls``                     Cumulative Layout Shift (a score, no unit)
+``inp``                     Interaction to Next Paint (ms), when the test interacted
+``tbt``                     Total Blocking Time from FCP on (ms)
+``dom_content_loaded``      navigation start to DOMContentLoaded (ms)
+``load``                    navigation start to the load event (ms)
+``requests``                HTTP(S) requests of the navigation
+``transfer_kb``             bytes received for them, headers included (KB)
+``js_kb`` ``css_kb``        the same by type (KB)
+``image_kb`` ``font_kb``
+==========================  =================================================
+
+A sample can carry tags (``page``: the URL it was taken on; ``throttle``: the
+throttling profile it ran under), which reports group and show it by.
 """
 
 from __future__ import annotations
@@ -40,18 +62,18 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
 class Recorder(Protocol):
-    def record(self, name: str, value: float) -> None: ...
+    def record(self, name: str, value: float, tags: Mapping[str, str] | None = None) -> None: ...
 
 
 class _NullRecorder:
-    def record(self, name: str, value: float) -> None:
+    def record(self, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
         pass
 
 
@@ -82,6 +104,29 @@ METRIC_KINDS: dict[str, str] = {
     "recovery.time": "latency",
 }
 
+VITAL_TIMES = ("ttfb", "fcp", "lcp", "inp", "tbt", "dom_content_loaded", "load")
+"""Vitals in ms: gated at the 75th percentile by default (Google's assessment)."""
+PAGE_WEIGHTS = ("transfer_kb", "js_kb", "css_kb", "image_kb", "font_kb")
+VITALS = (*VITAL_TIMES[:3], "cls", *VITAL_TIMES[3:], "requests", *PAGE_WEIGHTS)
+"""Every metric a navigation records, in report order."""
+PAINT_METRICS = ("fcp", "lcp")
+"""A navigation that never painted fails these (its failed attempt fails the gate)."""
+LOOP_PREFIXES = ("stress.", "recovery.", "fleet.")
+"""Where the loops under load record the vitals of their navigations."""
+
+
+def _vital_kind(name: str) -> str:
+    if name in VITAL_TIMES:
+        return "vital"
+    if name == "cls":
+        return "score"
+    return "count" if name == "requests" else "size"
+
+
+METRIC_KINDS.update(
+    {prefix + name: _vital_kind(name) for prefix in ("", *LOOP_PREFIXES) for name in VITALS}
+)
+
 
 KIND_UNITS = {
     "latency": "ms",
@@ -90,6 +135,9 @@ KIND_UNITS = {
     "rate": "%",
     "growth": "KB/run",
     "failed": "ms",
+    "vital": "ms",
+    "score": "",
+    "size": "KB",
 }
 METRIC_UNITS = {"leaks.dom_nodes": "/run"}
 FAILED_SUFFIX = ".failed"
@@ -116,6 +164,14 @@ def kind_of(metric: str) -> str:
 def unit_of(metric: str) -> str:
     """The unit samples of a metric are recorded in."""
     return METRIC_UNITS.get(metric, KIND_UNITS[kind_of(metric)])
+
+
+def is_paint_metric(metric: str) -> bool:
+    """``fcp`` or ``lcp``, also under a loop's prefix (``stress.lcp``)."""
+    for prefix in ("", *LOOP_PREFIXES):
+        if metric.startswith(prefix) and metric[len(prefix) :] in PAINT_METRICS:
+            return True
+    return False
 
 
 # -- what a test asks to be measured under load (markers build these, loops run them) ----
@@ -159,6 +215,8 @@ class Sample:
     value: float
     time: float
     """Wall-clock time (``time.time()``) when it was recorded."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """What it was taken on or under (``page``, ``throttle``)."""
 
 
 class MetricsRecorder:
@@ -171,8 +229,8 @@ class MetricsRecorder:
     def __repr__(self) -> str:
         return f"<MetricsRecorder {len(self._samples)} samples of {sorted(self.names())}>"
 
-    def record(self, name: str, value: float) -> None:
-        """Record one sample (latencies in ms, memory in MB).
+    def record(self, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
+        """Record one sample (latencies in ms, memory in MB), with optional ``tags``.
 
         A value that is not a finite number (None, NaN, infinity: what a page may
         hand back) raises ValueError naming the metric: it is not a measurement,
@@ -189,7 +247,7 @@ class MetricsRecorder:
                 f"record({name!r}, {value!r}): a sample must be a finite number "
                 "(ms for times, MB for memory)"
             )
-        sample = Sample(name, number, time.time())
+        sample = Sample(name, number, time.time(), dict(tags) if tags else {})
         with self._lock:
             self._samples.append(sample)
 

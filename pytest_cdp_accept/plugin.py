@@ -21,6 +21,7 @@ from .errors import CDPAcceptError
 from .gate.markers import MARKER_HELP, PAGE_FIXTURES, GateSpec
 from .gate.report import Results
 from .metrics import MetricsRecorder
+from .run.conditions import Conditions, Marked
 from .run.judging import Judge
 from .run.outputs import Outputs
 from .run.pool import PoolKeeper, app_problem
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .engine.fleet import SyncFleet
     from .engine.probe import TestProbe
     from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
+    from .engine.throttle import ThrottleProfile
     from .site import AppURL, LocalSite
 
 PLUGIN_NAME = "cdp_accept_manager"
@@ -47,6 +49,8 @@ PAGE_KEY: pytest.StashKey[SyncPage] = pytest.StashKey()
 """The test's ``cdp_page``, which the stability loops run the body on."""
 DETAIL_KEY = pytest.StashKey[list[str]]()
 """The lines a stability loop explains its outcome with."""
+THROTTLE_KEY = pytest.StashKey[Marked]()
+"""A test's ``cdp_throttle`` marker, read at collection (absent: the run's profile)."""
 
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
@@ -66,6 +70,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "cdp_isolation(mode): page isolation for this test's cdp_page: 'reset' or 'context'",
+    )
+    config.addinivalue_line(
+        "markers",
+        'cdp_throttle(profile, cpu=4, latency="150ms", down="1.6Mbps", up="750Kbps"): run '
+        "every page of this test under a throttling profile (mobile-slow-4g, fast-3g, "
+        "slow-3g, desktop, off) or these values",
     )
     for help_text in MARKER_HELP.values():
         config.addinivalue_line("markers", help_text)
@@ -105,6 +115,7 @@ class CDPAccept:
         )
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
+        self.conditions = Conditions(settings)
         self.run_failed = False
 
     def _write_progress(self, text: str) -> None:
@@ -125,6 +136,10 @@ class CDPAccept:
             spec, error = self.judge.read_markers(item.nodeid, marks, registered)
             if spec is not None:
                 item.stash[GATE_KEY] = spec
+            marked, throttle_error = self.conditions.read_markers(item.nodeid, marks)
+            if marked is not None:
+                item.stash[THROTTLE_KEY] = marked
+            error = "\n    ".join(e for e in (error, throttle_error) if e) or None
             if error is not None and self.is_worker:
                 # A usage error raised in an xdist worker's collection crashes the run with
                 # an INTERNALERROR that hides the message: the test reports it instead.
@@ -200,7 +215,7 @@ class CDPAccept:
             item.nodeid,
             spec.thresholds,
             None if probe is None else probe.recorder.by_name(),
-            None if probe is None else probe.unmeasured,
+            None if probe is None else {**self.conditions.unmeasured, **probe.unmeasured},
             detail,
         )
         if failure is not None:
@@ -379,6 +394,13 @@ def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _throttle(request: pytest.FixtureRequest) -> ThrottleProfile | None:
+    """The test's throttling profile: its marker's, else the run's (option or ini)."""
+    return _manager(request.config).conditions.throttle_of(
+        request.node.stash.get(THROTTLE_KEY, None)
+    )
+
+
 def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]:
     """The page's isolation, and whether it needs a browser launched for the test.
 
@@ -399,7 +421,9 @@ def cdp_page(
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    page = cdp_pool.acquire_page(
+        cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
+    )
     _probe(request).use(page.runner, page.core.browser, page.core)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
@@ -416,7 +440,9 @@ def cdp_async_page(
     from .engine.sync import AsyncPage
 
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    page = cdp_pool.acquire_page(
+        cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
+    )
     _probe(request).use(page.runner, page.core.browser, page.core)
     try:
         yield AsyncPage(page.runner, page.core)
@@ -432,6 +458,7 @@ def cdp_browser(
     spec = request.node.stash.get(GATE_KEY, None)
     fresh = spec is not None and spec.fresh_browser
     browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
+    browser.throttle = _throttle(request)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
     browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
@@ -458,7 +485,7 @@ def cdp_fleet(
     from .engine.fleet import Fleet, SyncFleet
 
     runner = cdp_pool.runner
-    fleet = Fleet(cdp_pool_options, cdp_metrics)
+    fleet = Fleet(cdp_pool_options, cdp_metrics, _throttle(request))
     probe = _probe(request)
     try:
         runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))

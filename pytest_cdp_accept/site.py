@@ -111,13 +111,23 @@ Routes
     clicks) for tests.
 ``/app/done``
     A small page titled ``app-done`` (a cross-document navigation target).
+``/vitals/...``
+    Planted pages whose Web Vitals are known in advance: a text that first
+    paints at a given time (``/vitals/text?ms=300``), a hero image inserted at a
+    given time (``/vitals/hero?ms=800``), a layout shift of a given score
+    (``/vitals/shift?score=0.25``), a long task after the first paint
+    (``/vitals/longtask?ms=300``), a slow and a cheap button
+    (``/vitals/input?block=250``) and a page of a given weight
+    (``/vitals/weight?kb=300``), with their assets. See
+    :mod:`pytest_cdp_accept.planted`.
 anything else
     ``404`` with a small HTML body.
 
 ``GET``, ``HEAD`` and ``POST`` (its body is discarded) are served alike;
 other methods get the standard library's ``501`` answer.
 :meth:`LocalSite.hits` counts the requests received per path (query
-string excluded), whatever their outcome.
+string excluded), whatever their outcome, and :meth:`LocalSite.bytes_sent`
+the bytes of the answers (status line, headers and body).
 """
 
 from __future__ import annotations
@@ -146,6 +156,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+from . import planted
 
 __all__ = ["LocalSite"]
 
@@ -194,12 +206,21 @@ class _SiteState:
     def __init__(self, seed: int | None) -> None:
         self._lock = threading.Lock()
         self._hits: Counter[str] = Counter()
+        self._bytes: Counter[str] = Counter()
         self._api_calls = 0
         self._rng = random.Random(seed)
 
     def record_hit(self, path: str) -> None:
         with self._lock:
             self._hits[path] += 1
+
+    def record_bytes(self, path: str, sent: int) -> None:
+        with self._lock:
+            self._bytes[path] += sent
+
+    def bytes_snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._bytes)
 
     def hits(self, path: str) -> int:
         with self._lock:
@@ -212,6 +233,7 @@ class _SiteState:
     def reset_hits(self) -> None:
         with self._lock:
             self._hits.clear()
+            self._bytes.clear()
 
     def next_api_call(self) -> int:
         with self._lock:
@@ -222,6 +244,28 @@ class _SiteState:
         """True with ``probability`` (exactly never for 0, always for 1)."""
         with self._lock:
             return self._rng.random() < probability
+
+
+class _CountingWriter:
+    """A handler's ``wfile`` that counts the bytes written through it."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        return int(self._raw.write(data) or len(data))
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def close(self) -> None:
+        self._raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._raw.closed)
 
 
 # ------------------------------------------------------------------------ content
@@ -799,6 +843,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self._site_server.track(self.connection)
+        self.wfile = _CountingWriter(self.wfile)  # type: ignore[assignment]
 
     def finish(self) -> None:
         try:
@@ -864,10 +909,13 @@ class _Handler(BaseHTTPRequestHandler):
         params = parse_qs(query, keep_blank_values=True)
         try:
             response = self._route(path, params)
-        except _BadParameter as error:
+        except (_BadParameter, planted.PlantedParameterError) as error:
             response = _Response(400, str(error).encode(), content_type=_TEXT)
         if response is not None:
+            writer = cast(_CountingWriter, self.wfile)
+            before = writer.written
             self._send(response)
+            self._site_server.state.record_bytes(path, writer.written - before)
 
     def _send(self, response: _Response) -> None:
         status = response.status
@@ -895,6 +943,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, path: str, params: dict[str, list[str]]) -> _Response | None:
         if path.startswith("/status/"):
             return self._status(path[len("/status/") :])
+        page = planted.route(path, params)
+        if page is not None:
+            return _Response(200, page.body, content_type=page.content_type)
         handler = _ROUTES.get(path)
         if handler is None:
             return _html(
@@ -1173,8 +1224,14 @@ class LocalSite:
         """A snapshot of the request counts per path."""
         return self._state.snapshot()
 
+    def bytes_sent(self, path: str | None = None) -> int:
+        """Bytes sent in answers (status line, headers and body) for ``path`` (its query
+        ignored), or for every path."""
+        sent = self._state.bytes_snapshot()
+        return sum(sent.values()) if path is None else sent.get(_count_key(path), 0)
+
     def reset_hits(self) -> None:
-        """Forget all request counts."""
+        """Forget all request counts (and the bytes sent)."""
         self._state.reset_hits()
 
 

@@ -114,7 +114,7 @@ def test_session_gates_from_ini_and_preset() -> None:
     assert "memory.idle" not in {
         g.metric for g in preset
     }  # the whole browser, not a test's renderers
-    with pytest.raises(ThresholdSyntaxError, match="only preset is 'acceptance'"):
+    with pytest.raises(ThresholdSyntaxError, match="the presets are acceptance, web-vitals"):
         session_gates(None, "strict")
     with pytest.raises(ThresholdSyntaxError, match="line 1"):
         session_gates("navigation: p95<<1ms", None)

@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "gate": {"gate", "errors", "metrics"},
     "errors": set(),
     "metrics": {"errors"},
-    "site": set(),
+    "site": {"planted"},
+    "planted": set(),
     # The run's managers wire the two stacks, as the plugin does; nothing below imports them.
     "run": {"run", "engine", "gate", "errors", "metrics", "site"},
 }

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from ..errors import (
     ActionError,
     ActionTimeoutError,
+    CDPAcceptError,
     CommandError,
     CommandTimeoutError,
     EvaluationError,
-    HTTPStatusError,
     NavigationTimeoutError,
     UsageError,
 )
@@ -743,6 +743,7 @@ class PageActions:
             arrived.set()
 
         expected = ExpectedNavigation()
+        await self._page.before_navigating(hand_over=False)  # the one it may leave
         watch = _NavigationWatch(self._page)
         offs = self._watch_commits(on_commit)
         start = time.perf_counter()
@@ -770,9 +771,7 @@ class PageActions:
         nav = Navigation(where, status, (end - start) * 1000.0, wait_until, timing)
         expected._value = nav
         expected._same_document = kind == "same"
-        self.recorder.record(self.navigation_metric, nav.elapsed_ms)
-        if check_status and status is not None and status >= 400:
-            raise HTTPStatusError(where, status, nav)
+        self._page.check_navigation(nav, commits[0][1], check_status)
 
     async def _reach(
         self,
@@ -794,7 +793,10 @@ class PageActions:
             return where, None, end, {}
         try:
             end = await watch.wait(loader, wait_until, deadline)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, CDPAcceptError) as exc:
+            self._page.navigation_failed(loader)
+            if not isinstance(exc, asyncio.TimeoutError):
+                raise
             await self._stop_loading()
             raise NavigationTimeoutError(where, wait_until, seconds) from None
         status = watch.status.get(loader)

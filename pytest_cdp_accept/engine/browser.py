@@ -35,12 +35,14 @@ from ..errors import (
     TargetCrashedError,
     UsageError,
 )
-from ..metrics import NULL_RECORDER, Recorder
+from ..metrics import NULL_RECORDER, PAINT_METRICS, Recorder, failed_metric
 from . import launcher
 from .actions import PageActions
 from .connection import CDPSession, Connection
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
+from .throttle import ThrottleProfile, apply_throttle, clear_throttle
+from .vitals import Vitals, VitalsCollector
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -176,6 +178,13 @@ class Page(PageActions):
         session.on("Page.frameNavigated", self._on_frame_navigated)
         session.on("Page.navigatedWithinDocument", self._on_same_document)
         self._committed_loader = ""
+        self.throttle: ThrottleProfile | None = None
+        """The throttling profile the page runs under (None: full speed)."""
+        self._vitals = (
+            VitalsCollector(session, self.target_id, on_final=self._record_vitals)
+            if browser.vitals
+            else None
+        )
         self._init_actions()
 
     def __repr__(self) -> str:
@@ -199,6 +208,7 @@ class Page(PageActions):
             self.session.send("Page.enable"),
             self.session.send("Network.enable"),
             self.session.send("Emulation.setFocusEmulationEnabled", {"enabled": True}),
+            *([self._vitals.install()] if self._vitals is not None else []),
         )
 
     def _on_request(self, params: dict[str, Any]) -> None:
@@ -432,6 +442,7 @@ class Page(PageActions):
         if wait_until not in WAIT_UNTIL:
             raise UsageError(f"wait_until={wait_until!r}: expected one of {', '.join(WAIT_UNTIL)}")
         timeout = self.browser.navigation_timeout if timeout is None else timeout
+        await self.before_navigating()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         watch = _NavigationWatch(self)
@@ -443,10 +454,12 @@ class Page(PageActions):
         except CDPAcceptError:
             if record:  # a failed attempt is not a sample of the navigation's time
                 self.recorder.record(f"{self.navigation_metric}.failed", _ms_since(start))
+            self.navigation_failed(watch.loader)
             raise
         if check_status and http_failed:
             if record:
                 self.recorder.record(f"{self.navigation_metric}.failed", nav.elapsed_ms)
+            self.navigation_failed(watch.loader)
             raise HTTPStatusError(nav.url, nav.status or 0, nav)
         if record:
             self.recorder.record(self.navigation_metric, nav.elapsed_ms)
@@ -475,6 +488,7 @@ class Page(PageActions):
                 await self._stop_loading()
                 raise NavigationTimeoutError(url, wait_until, timeout) from None
             loader = reply.get("loaderId")
+            watch.loader = loader
             error_text = reply.get("errorText")
             if error_text and error_text != "net::ERR_HTTP_RESPONSE_CODE_FAILURE":
                 raise NavigationError(url, error_text)
@@ -538,6 +552,71 @@ class Page(PageActions):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._net_changed.wait(), min(wait, remaining))
 
+    # -- Web Vitals and throttling ----------------------------------------------
+
+    async def vitals(self) -> Vitals:
+        """The Web Vitals and weight of the current navigation so far (see docs/vitals.md)."""
+        if self._vitals is None:
+            raise UsageError(
+                "page.vitals(): the Web Vitals are off in this run (--cdp-vitals off / "
+                "ini cdp_vitals = off)"
+            )
+        current = await self._vitals.read()
+        return current if current is not None else Vitals(self.url, measured=False)
+
+    async def before_navigating(self, *, hand_over: bool = True) -> None:
+        """Read the figures of the document the page is about to leave (the page API
+        calls this before it navigates; ``hand_over=False`` when the navigation may not
+        come, as in an ``expect_navigation`` block)."""
+        if self._vitals is not None:
+            await self._vitals.before_navigate(hand_over=hand_over)
+
+    def check_navigation(self, nav: Navigation, loader: str, check_status: bool) -> None:
+        """Record a navigation an action caused; an HTTP error status raises (with
+        ``check_status``), and its document is not measured then."""
+        self.recorder.record(self.navigation_metric, nav.elapsed_ms)
+        if check_status and nav.status is not None and nav.status >= 400:
+            self.navigation_failed(loader)
+            raise HTTPStatusError(nav.url, nav.status, nav)
+
+    def navigation_failed(self, loader: str | None) -> None:
+        """A navigation the page API waited for failed: its document is not measured
+        (failed attempts are not samples)."""
+        if self._vitals is not None and loader:
+            self._vitals.skip(loader)
+
+    async def finish_vitals(self) -> None:
+        """Record the current document's figures now (the page goes back to the pool)."""
+        if self._vitals is not None and not self.crashed and not self.closed:
+            await self._vitals.finish()
+
+    def _record_vitals(self, vitals: Vitals) -> None:
+        if not vitals.measured:
+            return
+        # The loops under load record under their prefix (stress.navigation -> stress.lcp).
+        prefix = self.navigation_metric.removesuffix("navigation")
+        tags = {"page": page_key(vitals.url)}
+        if vitals.throttle is not None:
+            tags["throttle"] = vitals.throttle
+        for name, value in vitals.metrics().items():
+            self.recorder.record(prefix + name, value, tags)
+        if not vitals.painted:  # a failed attempt: the time it stayed blank
+            for name in PAINT_METRICS:
+                self.recorder.record(failed_metric(prefix + name), vitals.observed_ms, tags)
+
+    async def set_throttle(self, profile: ThrottleProfile | None) -> None:
+        """Run the page under ``profile`` from its next navigation on (None: full speed)."""
+        if profile == self.throttle:
+            return
+        if self.throttle is not None:
+            await clear_throttle(self.session, self.throttle)
+        self.throttle = None
+        if profile is not None:
+            await apply_throttle(self.session, profile)
+        self.throttle = profile
+        if self._vitals is not None:
+            self._vitals.throttle = None if profile is None else profile.name
+
     async def crash(self, timeout: float = 10.0) -> None:
         """Crash this page's renderer (``Page.crash``) and wait until the crash is seen."""
         if self.crashed:
@@ -584,6 +663,8 @@ class _NavigationWatch:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.frame_id = page.target_id  # a page target's main frame has the target's id
+        self.loader: str | None = None
+        """The loader of the navigation watched, once ``Page.navigate`` named it."""
         self.reached: dict[str, dict[str, float]] = {}
         self.status: dict[str, int] = {}
         self.url: dict[str, str] = {}
@@ -650,6 +731,14 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def page_key(url: str) -> str:
+    """The page a URL shows, for grouping figures: the URL without query and fragment."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme.startswith("http"):
+        return url.split("?", 1)[0][:200]
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
 
 
 def _ms_since(start: float) -> float:
@@ -732,6 +821,8 @@ class Browser:
         """Default timeout of a page's actions, waits and reads (seconds)."""
         self.version = ""
         self.closed = False
+        self.vitals = True
+        """Whether its pages measure their Web Vitals (set before the first page opens)."""
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
         self.front_pages: dict[str | None, Page | None] = {}

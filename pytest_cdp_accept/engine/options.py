@@ -53,6 +53,8 @@ class PoolOptions:
     """Consecutive failed launches/connects after which an endpoint fails fast ..."""
     breaker_reset_after: float = 30.0
     """... for this many seconds, before one trial is let through."""
+    vitals: bool = True
+    """Measure the Web Vitals and page weight of every navigation (``--cdp-vitals``)."""
 
     def __post_init__(self) -> None:
         if self.size < 1:

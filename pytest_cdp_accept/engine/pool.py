@@ -45,6 +45,7 @@ from .options import Isolation as Isolation
 from .options import PoolOptions as PoolOptions
 from .options import check_isolation
 from .resilience import BreakerBoard, RetryPolicy, retry
+from .throttle import ThrottleProfile
 
 log = logging.getLogger("pytest_cdp_accept")
 
@@ -52,8 +53,8 @@ HEALTH_CHECK_AFTER = 5.0  # seconds unused before a lease pays for a CDP round t
 
 
 async def launch_with(options: PoolOptions, executable: str) -> Browser:
-    """:meth:`Browser.launch` with the switches and timeouts of ``options``."""
-    return await Browser.launch(
+    """:meth:`Browser.launch` with the switches, timeouts and measurements of ``options``."""
+    browser = await Browser.launch(
         executable,
         args=options.args,
         launch_timeout=options.launch_timeout,
@@ -61,6 +62,8 @@ async def launch_with(options: PoolOptions, executable: str) -> Browser:
         navigation_timeout=options.navigation_timeout,
         action_timeout=options.action_timeout,
     )
+    browser.vitals = options.vitals
+    return browser
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class BrowserPool:
         browser = await self._breakers.get(key).call(
             lambda: retry(start, policy, on_retry=_log_retry)
         )
+        browser.vitals = opts.vitals
         self._launched += 1
         self._startups.append(browser.startup_ms)
         return PooledBrowser(browser, index)
@@ -328,9 +332,11 @@ class BrowserPool:
         isolation: Isolation | None = None,
         *,
         fresh_browser: bool = False,
+        throttle: ThrottleProfile | None = None,
     ) -> PageLease:
         """A clean page on a healthy pooled browser (with ``fresh_browser``, on one that
-        served no lease before: see :meth:`_choose_browser`)."""
+        served no lease before: see :meth:`_choose_browser`), running under ``throttle``
+        until it is released."""
         isolation = check_isolation(isolation or self.options.isolation)
         for attempt in range(3):
             pooled = await self._choose_browser(recorder, fresh_browser)
@@ -340,6 +346,7 @@ class BrowserPool:
                     context_id, page = await self._context_page(pooled)
                 else:
                     context_id, page = None, await self._reset_page(pooled)
+                await page.set_throttle(throttle)
                 break
             except BaseException as exc:
                 pooled.active -= 1
@@ -465,8 +472,12 @@ class BrowserPool:
             raise
 
     async def release_page(self, lease: PageLease) -> None:
-        """Give a page back: wiped and parked, disposed, or closed (in the background)."""
+        """Give a page back: wiped and parked, disposed, or closed (in the background).
+
+        The figures of its last navigation are recorded first, into the test's recorder.
+        """
         pooled, page = lease.owner, lease.page
+        await page.finish_vitals()
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
         page.action_metric = "action"
@@ -515,8 +526,11 @@ class BrowserPool:
 
     async def release_browser(self, pooled: PooledBrowser, context_id: str | None = None) -> None:
         """Return a browser: the context the lease opened its pages in is disposed (with
-        those pages); a dead browser is replaced."""
+        those pages, whose last navigations are recorded first); a dead browser is
+        replaced."""
         if context_id is not None and pooled.browser.is_alive():
+            pages = [p for p in pooled.browser.pages if p.context_id == context_id]
+            await asyncio.gather(*(p.finish_vitals() for p in pages))
             self._spawn(pooled.browser.dispose_context(context_id))
         self._release_browser_slot(pooled)
         if not pooled.browser.is_alive() and pooled in self._browsers:
@@ -568,9 +582,11 @@ async def wipe_page(page: Page) -> None:
     ``origin="*"`` on the page session clears cookies and the storage of every
     origin of the page's browser context; the HTTP cache needs its own command.
     What journeys leave outside the document (a viewport override) goes too; focus,
-    hover, scroll and selection went with the document.
+    hover, scroll and selection went with the document; a throttling profile goes
+    before anything else.
     """
     session = page.session
+    await page.set_throttle(None)  # first: the next test's page runs at full speed
     await page.goto("about:blank", record=False, check_status=False, timeout=WIPE_TIMEOUT)
     await asyncio.gather(
         page.reset_journey_state(),

@@ -38,6 +38,7 @@ from ..metrics import (
     StressRequest,
 )
 from .sync import SyncPage, SyncPool
+from .throttle import ThrottleProfile
 
 Body = Callable[[SyncPage], object]
 Progress = Callable[[str], None]
@@ -161,9 +162,11 @@ def run_stress(
     concurrency: int,
     duration: float | None = None,
     progress: Progress | None = None,
+    throttle: ThrottleProfile | None = None,
 ) -> Outcomes:
     """Run ``body`` ``runs`` times (or for ``duration`` s), ``concurrency`` at once, each on
-    its own page; every run's outcome and time are recorded."""
+    its own page (under the test's ``throttle``); every run's outcome and time are
+    recorded."""
     outcomes = Outcomes()
     deadline = time.monotonic() + duration if duration else None
     counter = iter(range(10**9 if deadline else runs))
@@ -181,7 +184,7 @@ def run_stress(
             start = time.perf_counter()
             error: BaseException | None
             try:
-                page = pool.acquire_page(recorder)
+                page = pool.acquire_page(recorder, throttle=throttle)
             except CDPAcceptError as exc:
                 error = exc
             else:
@@ -427,6 +430,7 @@ def run_loop(
             concurrency=request.concurrency,
             duration=request.duration_s,
             progress=progress,
+            throttle=page.throttle,
         )
         return outcomes.describe("stress")
     if isinstance(request, RecoveryRequest):

@@ -21,6 +21,8 @@ from ..metrics import NULL_RECORDER, Recorder
 from .browser import Browser, HeapUsage, MemoryInfo, Navigation, Page, WaitUntil
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
 from .sync_actions import AsyncPageActions, SyncPageActions
+from .throttle import ThrottleProfile
+from .vitals import Vitals
 
 T = TypeVar("T")
 
@@ -209,6 +211,17 @@ class SyncPage(_Facade, SyncPageActions):
         """JS heap and DOM counters after a forced garbage collection (leak sampling)."""
         return self._runner.run(self._page.heap_usage())
 
+    def vitals(self) -> Vitals:
+        """The Web Vitals and weight of the current navigation so far: ``lcp``, ``cls``,
+        ``inp``, ``transfer_kb``, ... (None where not measured yet; see docs/vitals.md).
+        The figures recorded for the navigation are the ones it has when it ends."""
+        return self._runner.run(self._page.vitals())
+
+    @property
+    def throttle(self) -> ThrottleProfile | None:
+        """The throttling profile the page runs under (None: full speed)."""
+        return self._page.throttle
+
     def crash(self) -> None:
         self._runner.run(self._page.crash())
 
@@ -296,6 +309,8 @@ class SyncBrowser(SyncBrowserView):
         # others wait for it (two contexts would leave one undisposed at release).
         self._context_lock = asyncio.Lock()
         self.on_new_page: Callable[[Page], None] | None = None
+        self.throttle: ThrottleProfile | None = None
+        """The throttling profile of the pages it opens (the test's)."""
 
     def new_page(self) -> SyncPage:
         """Open a page; it is closed when this browser goes back to the pool.
@@ -312,7 +327,9 @@ class SyncBrowser(SyncBrowserView):
         async with self._context_lock:
             if self._context_id is None:
                 self._context_id = await self._browser.new_context()
-        return await self._browser.new_page(self._context_id)
+        page = await self._browser.new_page(self._context_id)
+        await page.set_throttle(self.throttle)
+        return page
 
     def close(self) -> None:
         """Close this browser; the pool replaces it on the next lease."""
@@ -344,11 +361,15 @@ class SyncPool(_Facade):
         isolation: Isolation | None = None,
         *,
         fresh_browser: bool = False,
+        throttle: ThrottleProfile | None = None,
     ) -> SyncPage:
         """A clean page on a pooled browser (with ``fresh_browser``, on a browser that
-        served no lease before); it holds its lease until :meth:`release_page`."""
+        served no lease before), running under ``throttle``; it holds its lease until
+        :meth:`release_page`."""
         lease = self._runner.run(
-            self.pool.acquire_page(recorder, isolation, fresh_browser=fresh_browser)
+            self.pool.acquire_page(
+                recorder, isolation, fresh_browser=fresh_browser, throttle=throttle
+            )
         )
         return SyncPage(self._runner, lease.page, lease)
 
@@ -368,7 +389,9 @@ class SyncPool(_Facade):
         held = page._lease
         if held is None:
             raise UsageError("replace_page needs a page leased by acquire_page, not yet released")
-        lease = self._runner.run(self.pool.acquire_page(held.page.recorder, held.isolation))
+        lease = self._runner.run(
+            self.pool.acquire_page(held.page.recorder, held.isolation, throttle=held.page.throttle)
+        )
         page._move_to(lease)
         self._runner.run(self.pool.release_page(held))
 
@@ -447,3 +470,7 @@ class AsyncPage(_Facade, AsyncPageActions):
 
     def crash(self) -> Awaitable[None]:
         return self._runner.arun(self._page.crash())
+
+    def vitals(self) -> Awaitable[Vitals]:
+        """See :meth:`SyncPage.vitals`."""
+        return self._runner.arun(self._page.vitals())

@@ -202,6 +202,8 @@ class Vitals:
     font_kb: float = 0.0
     interactions: int = 0
     """Interactions the page counted (``performance.interactionCount``)."""
+    observed_ms: float = 0.0
+    """When the figures were read, in ms from navigation start."""
     throttle: str | None = None
     """The throttling profile the navigation ran under (None: unthrottled)."""
     measured: bool = True
@@ -255,6 +257,7 @@ class Vitals:
             image_kb=weight.image_kb,
             font_kb=weight.font_kb,
             interactions=int(number("interactions") or 0),
+            observed_ms=number("at") or 0.0,
             throttle=throttle,
             measured=values is not None,
         )
@@ -272,6 +275,8 @@ class _Document:
     context_id: int | None = None
     values: dict[str, Any] | None = None
     done: bool = False
+    skip: bool = False
+    """Its navigation failed: not measured."""
 
 
 class VitalsCollector:
@@ -294,6 +299,7 @@ class VitalsCollector:
         self.throttle: str | None = None
         self.meter = WeightMeter(frame_id)
         self.current: _Document | None = None
+        self._failed: set[str] = set()  # loaders of failed navigations not committed yet
         self._offs = [
             session.on("Network.requestWillBeSent", self.meter.on_request),
             session.on("Network.loadingFinished", self.meter.on_finished),
@@ -337,6 +343,9 @@ class VitalsCollector:
         if self.current is not None and self.current.loader == loader:
             return
         previous, self.current = self.current, _Document(loader, str(frame.get("url", "")))
+        if loader in self._failed:
+            self._failed.discard(loader)
+            self.current.skip = True
         if previous is not None:
             self._finalise(previous)
 
@@ -369,7 +378,8 @@ class VitalsCollector:
         document.done = True
         weight = self.meter.weight(document.loader)
         self.meter.forget(document.loader)
-        if not document.url.startswith(_MEASURED_SCHEMES) or self.on_final is None:
+        measured = document.url.startswith(_MEASURED_SCHEMES) and not document.skip
+        if not measured or self.on_final is None:
             return
         try:
             self.on_final(Vitals.from_values(document.url, document.values, weight, self.throttle))
@@ -386,22 +396,35 @@ class VitalsCollector:
             document.url, document.values, self.meter.weight(document.loader), self.throttle
         )
 
-    async def before_navigate(self) -> None:
-        """Read the current document's values before the page API navigates away."""
+    async def before_navigate(self, *, hand_over: bool = True) -> None:
+        """Read the current document's values before the page API navigates away.
+
+        ``hand_over``: the document is told its values were read, so its pagehide
+        sends nothing (the navigation is certain: ``goto``).
+        """
         document = self.current
         if (
             document is not None
             and not document.done
+            and not document.skip
             and document.url.startswith(_MEASURED_SCHEMES)
         ):
-            await self._pull(document, settle=True, hand_over=True)
+            await self._pull(document, settle=True, hand_over=hand_over)
+
+    def skip(self, loader: str) -> None:
+        """The navigation of ``loader`` failed: its document (committed or to come) is
+        not measured."""
+        if self.current is not None and self.current.loader == loader:
+            self.current.skip = True
+        else:
+            self._failed = {*list(self._failed)[-7:], loader}
 
     async def finish(self) -> None:
         """Read the current document's values and hand them over as final (release)."""
         document = self.current
         if document is None or document.done:
             return
-        if document.url.startswith(_MEASURED_SCHEMES):
+        if document.url.startswith(_MEASURED_SCHEMES) and not document.skip:
             await self._pull(document, settle=True)
         self._finalise(document)
 

@@ -20,6 +20,7 @@ from ..metrics import (
     BUILTIN_LATENCY,
     FAILED_SUFFIX,
     METRIC_KINDS,
+    VITALS,
     FleetRequest,
     LeaksRequest,
     LoopRequest,
@@ -27,9 +28,11 @@ from ..metrics import (
     StressRequest,
     failed_metric,
     is_failed_metric,
+    is_paint_metric,
+    kind_of,
 )
 from .thresholds import (
-    ACCEPTANCE_PRESET,
+    PRESETS,
     Threshold,
     ThresholdSyntaxError,
     Verdict,
@@ -147,9 +150,36 @@ def latency_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
 
     def parse(metric: str, spec: Any) -> list[Threshold]:
         _not_a_misspelling(metric)
-        return parse_thresholds(metric, spec, "latency")
+        # A loop's vitals (stress.cls, fleet.transfer_kb) keep their own units.
+        kind = kind_of(metric) if metric in METRIC_KINDS else "latency"
+        return parse_thresholds(metric, spec, kind if kind != "failed" else "latency")
 
     return GateSpec(tuple(_each(kwargs.items(), parse)))
+
+
+def vitals_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
+    """``cdp_vitals(lcp="p75<2500ms", cls="p75<0.1", inp="<200ms", transfer_kb="<1500")``."""
+    _no_positional("cdp_vitals", args)
+    if not kwargs:
+        raise ThresholdSyntaxError(
+            f'cdp_vitals needs at least one metric=threshold, e.g. lcp="p75<2500ms" '
+            f"(metrics: {', '.join(VITALS)})"
+        )
+    problems: list[ThresholdSyntaxError] = []
+    try:
+        _unknown("cdp_vitals", kwargs, VITALS)
+    except ThresholdSyntaxError as exc:
+        problems += exc.problems
+    try:
+        thresholds = _each(
+            ((name, spec) for name, spec in kwargs.items() if name in VITALS),
+            lambda name, spec: parse_thresholds(name, spec, kind_of(name)),
+        )
+    except ThresholdSyntaxError as exc:
+        problems += exc.problems
+    if problems:
+        raise combined(problems)
+    return GateSpec(tuple(thresholds))
 
 
 def _not_a_misspelling(metric: str) -> None:
@@ -283,6 +313,7 @@ def leaks_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> GateSpec:
 
 MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
     "cdp_latency": latency_marker,
+    "cdp_vitals": vitals_marker,
     "cdp_memory": memory_marker,
     "cdp_concurrency": concurrency_marker,
     "cdp_stress": stress_marker,
@@ -293,6 +324,9 @@ MARKERS: dict[str, Callable[[Sequence[Any], Mapping[str, Any]], GateSpec]] = {
 MARKER_HELP = {
     "cdp_latency": 'cdp_latency(navigation="p95<500ms", action="p95<200ms", <your metric>=...): '
     "latency thresholds (ms) on built-in and recorded metrics",
+    "cdp_vitals": 'cdp_vitals(lcp="p75<2500ms", cls="p75<0.1", inp="<200ms", '
+    'transfer_kb="<1500", ...): Web Vitals (ms, cls unitless, default stat p75) and page '
+    "weight (KB, default the heaviest navigation) of every navigation",
     "cdp_memory": 'cdp_memory(idle="<100MB", peak="<200MB", js_heap="<50MB", '
     'browser_idle="<500MB", browser_peak=...): footprint of the renderers of the test\'s '
     "pages after the body settles / sampled peak; of the whole browser, launched for the "
@@ -366,8 +400,17 @@ def judge(
         verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()), failed)
         if verdict.n == 0 and not failed and unmeasured and threshold.metric in unmeasured:
             verdict = replace(verdict, note=unmeasured[threshold.metric])
+        if failed and is_paint_metric(threshold.metric):
+            verdict = replace(verdict, passed=False, note=never_painted(failed, verdict.n))
         verdicts.append(verdict)
     return verdicts
+
+
+def never_painted(unpainted: int, painted: int) -> str:
+    """Why a gate on fcp or lcp fails when a navigation painted nothing: it is not a
+    sample to leave out (the page showed its user nothing), so it fails the gate."""
+    total = unpainted + painted
+    return f"never painted: {unpainted} of {total} navigation{'s' if total != 1 else ''}"
 
 
 def judge_test(
@@ -501,17 +544,24 @@ def judge_session(
             if deselected:
                 why += f"; {deselected} deselected"
             verdict = replace(verdict, passed=True, applies=False, note=f"n/a (not run: {why})")
+        elif verdict.n == 0 and not verdict.failed and metric.rpartition(".")[2] == "inp":
+            verdict = replace(verdict, passed=True, applies=False, note=NO_INTERACTION)
         verdicts.append(verdict)
     return verdicts
+
+
+NO_INTERACTION = "n/a: no test interacted with a page (INP comes from clicks and keys)"
 
 
 def session_gates(ini_text: str | None, preset: str | None) -> list[Threshold]:
     """The run's gates: ini ``cdp_gates`` lines plus ``--cdp-preset``."""
     gates: list[Threshold] = []
     if preset:
-        if preset != "acceptance":
-            raise ThresholdSyntaxError(f"--cdp-preset {preset!r}: the only preset is 'acceptance'")
-        for metric, text, kind in ACCEPTANCE_PRESET:
+        if preset not in PRESETS:
+            raise ThresholdSyntaxError(
+                f"--cdp-preset {preset!r}: the presets are {', '.join(PRESETS)}"
+            )
+        for metric, text, kind in PRESETS[preset]:
             gates += parse_thresholds(metric, text, kind)
     if ini_text:
         gates += parse_gates(ini_text, METRIC_KINDS)

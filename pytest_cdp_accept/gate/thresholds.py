@@ -45,6 +45,16 @@ when the threshold leaves it out.
     Units ``KB/run``, ``MB/run``, ``GB/run`` (stored in KB/run) or the
     dimensionless ``/run`` (``"<5/run"``); the unit is required. Default stat
     ``value``.
+``vital``
+    The Web Vitals times (``lcp``, ``inp``, ...): units as ``latency``, stored in
+    ms, but the default stat is ``p75`` (Google's assessment): a bare value
+    means ``p75 <``.
+``score``
+    No unit (``cls``). Default stat ``p75``; a bare value means ``p75 <``.
+``size``
+    Page weights: ``KB``, ``MB`` or ``GB``; a number without unit is KB. Stored
+    in KB. Default stat ``value`` (the heaviest navigation); a bare value means
+    ``value <``.
 
 Memory units are binary: ``1 KB = 1024 bytes``, ``1 MB = 1024 KB``,
 ``1 GB = 1024 MB``. So ``"3s"`` is stored as 3000 ms, ``"1GB"`` as 1024 MB,
@@ -60,10 +70,10 @@ Shorthands
   latency metric, ``"<500MB"`` is ``value < 500 MB`` for a memory metric,
   ``">=95%"`` is ``rate >= 95 %``, ``"<64KB/run"`` is ``value < 64 KB/run``.
 * A bare value, with no operator (a number such as ``500``, the string ``"500"``,
-  or ``"500ms"``), is accepted for latency and memory only, where smaller is
-  always better: ``500`` means ``p95 < 500 ms`` for latency and ``value < 500 MB``
-  for memory. For the other kinds the direction is not obvious, so the operator
-  must be written.
+  or ``"500ms"``), is accepted where smaller is always better (latency, memory,
+  vital, score and size): ``500`` means ``p95 < 500 ms`` for latency and
+  ``value < 500 MB`` for memory. For the other kinds the direction is not
+  obvious, so the operator must be written.
 * A list or tuple gives several thresholds for one metric:
   ``["p95<500ms", "p99<1s", "max<3s"]``; all must pass.
 
@@ -117,8 +127,11 @@ __all__ = [
     "KINDS",
     "MIN_SAMPLES",
     "OPS",
+    "PRESETS",
     "STATS",
+    "TIME_KINDS",
     "UNITS",
+    "WEB_VITALS_PRESET",
     "Threshold",
     "ThresholdSpec",
     "ThresholdSyntaxError",
@@ -156,8 +169,10 @@ class ThresholdSyntaxError(UsageError):
         """Every problem this error reports (several when a whole table was checked)."""
 
 
-KINDS: tuple[str, ...] = ("latency", "memory", "rate", "count", "growth")
+KINDS: tuple[str, ...] = ("latency", "memory", "rate", "count", "growth", "vital", "score", "size")
 """The metric kinds, see the module docstring."""
+TIME_KINDS = frozenset({"latency", "vital"})
+"""The kinds whose limits are times (scaled by ``--cdp-threshold-factor``)."""
 
 OPS: tuple[str, ...] = ("<", "<=", ">", ">=")
 """The comparison operators."""
@@ -202,6 +217,14 @@ UNITS: Mapping[str, Mapping[str, tuple[Decimal, str]]] = MappingProxyType(
             "MB/run": (_KIB, "KB/run"),
             "GB/run": (_KIB * _KIB, "KB/run"),
             "/run": (_ONE, "/run"),
+        },
+        "vital": {"": (_ONE, "ms"), "ms": (_ONE, "ms"), "s": (Decimal(1000), "ms")},
+        "score": {"": (_ONE, "")},
+        "size": {
+            "": (_ONE, "KB"),
+            "KB": (_ONE, "KB"),
+            "MB": (_KIB, "KB"),
+            "GB": (_KIB * _KIB, "KB"),
         },
     }
 )
@@ -282,6 +305,33 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
             units=_lower_keys(UNITS["growth"]),
             units_text=f"{spell_units(UNITS['growth'])} (the unit is required)",
             example="value<64KB/run",
+        ),
+        "vital": _Kind(
+            default_stat="p75",
+            bare_op="<",
+            stats=_MOST_STATS,
+            percentiles=True,
+            units=_lower_keys(UNITS["vital"]),
+            units_text=f"{spell_units(UNITS['vital'])} (a number without unit means ms)",
+            example="p75<2500ms",
+        ),
+        "score": _Kind(
+            default_stat="p75",
+            bare_op="<",
+            stats=_MOST_STATS,
+            percentiles=True,
+            units=_lower_keys(UNITS["score"]),
+            units_text="no unit",
+            example="p75<0.1",
+        ),
+        "size": _Kind(
+            default_stat="value",
+            bare_op="<",
+            stats=_MOST_STATS,
+            percentiles=True,
+            units=_lower_keys(UNITS["size"]),
+            units_text=f"{spell_units(UNITS['size'])} (a number without unit means KB)",
+            example="value<1500KB",
         ),
     }
 )
@@ -365,13 +415,13 @@ class Threshold:
     def scaled(self, factor: float) -> Threshold:
         """This threshold with a time limit multiplied by ``factor``.
 
-        Only latency thresholds are times; other kinds, and the ``count`` stat
-        (a number of samples), come back unchanged. ``source`` keeps the text as
+        Only latency and vital thresholds are times; other kinds, and the ``count``
+        stat (a number of samples), come back unchanged. ``source`` keeps the text as
         written. ``factor`` must be a finite number > 0.
         """
         if isinstance(factor, bool) or not (math.isfinite(factor) and factor > 0):
             raise ValueError(f"scale factor must be a finite number > 0, got {factor!r}")
-        if self.kind != "latency" or self.stat == "count" or factor == 1:
+        if self.kind not in TIME_KINDS or self.stat == "count" or factor == 1:
             return self
         return replace(self, value=self.value * factor)
 
@@ -697,6 +747,21 @@ ACCEPTANCE_PRESET: list[tuple[str, str, str]] = [
 for the test that measures it (the per-test ``memory.idle`` counts the test's own
 renderers only)."""
 
+WEB_VITALS_PRESET: list[tuple[str, str, str]] = [
+    ("lcp", "p75<=2500ms", "vital"),
+    ("inp", "p75<=200ms", "vital"),
+    ("cls", "p75<=0.1", "score"),
+    ("fcp", "p75<=1800ms", "vital"),
+    ("ttfb", "p75<=800ms", "vital"),
+]
+"""Google's "good" limits, assessed at the 75th percentile, as ``(metric, threshold,
+kind)`` (``--cdp-preset web-vitals``)."""
+
+PRESETS: Mapping[str, list[tuple[str, str, str]]] = MappingProxyType(
+    {"acceptance": ACCEPTANCE_PRESET, "web-vitals": WEB_VITALS_PRESET}
+)
+"""The ``--cdp-preset`` names and their gates."""
+
 
 def percentile(samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (``0 <= q <= 100``) of ``samples``.
@@ -810,6 +875,8 @@ class Verdict:
         if self.weak:
             noun = "sample" if self.n == 1 else "samples"
             text += f" [weak: {t.stat} over {self.n} {noun}]"
+        if self.note:
+            text += f"; {self.note}"
         return text
 
 

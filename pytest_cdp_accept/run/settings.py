@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..engine.options import ISOLATION_MODES, PoolOptions, check_isolation
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..engine.throttle import ThrottleProfile
 
 Kind = Literal["text", "int", "float", "flag", "lines"]
 
@@ -163,6 +166,21 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="ARG",
         ini_help="extra browser switches, one per line",
     ),
+    _pool(
+        "cdp_vitals",
+        "Web Vitals and page weight of every navigation: on (default) or off",
+        "text",
+        "vitals",
+        "--cdp-vitals",
+        choices=("on", "off"),
+    ),
+    Setting(
+        "cdp_throttle",
+        "throttling profile of every test's pages: mobile-slow-4g, fast-3g, slow-3g, desktop, "
+        "off, or cpu=4,latency=150ms,down=1.6Mbps,up=750Kbps (a cdp_throttle marker wins)",
+        flag="--cdp-throttle",
+        metavar="PROFILE",
+    ),
     # -- the app under test
     Setting(
         "cdp_base_url",
@@ -195,9 +213,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "cdp_preset",
-        "session gates of a preset: 'acceptance' (the reference targets)",
+        "session gates of a preset: 'acceptance' (the reference targets) or 'web-vitals' "
+        "(Google's good limits at p75: LCP 2.5 s, INP 200 ms, CLS 0.1, FCP 1.8 s, TTFB 0.8 s)",
         flag="--cdp-preset",
-        choices=("acceptance",),
+        choices=("acceptance", "web-vitals"),
     ),
     Setting("cdp_gates", "session gates, one 'metric: threshold' per line, over the whole run"),
     # -- outputs and baselines
@@ -318,4 +337,25 @@ class Settings:
                 values[setting.pool_field] = value
         values.setdefault("size", max(1, len(values.get("endpoints", ()))))
         values["isolation"] = check_isolation(values.get("isolation", "reset"), "cdp_isolation =")
+        values["vitals"] = on_off(values.get("vitals", "on"), "cdp_vitals")
         return PoolOptions(**values)
+
+    def throttle(self) -> ThrottleProfile | None:
+        """The run's throttling profile (``--cdp-throttle`` / ini ``cdp_throttle``)."""
+        text = self.text("cdp_throttle")
+        if text is None:
+            return None
+        from ..engine.throttle import parse_throttle
+
+        try:
+            return parse_throttle(text)
+        except UsageError as exc:
+            raise UsageError(f"--cdp-throttle / ini cdp_throttle: {exc}") from None
+
+
+def on_off(value: object, name: str) -> bool:
+    """An on/off setting as a bool; anything else is a UsageError naming the setting."""
+    text = str(value).strip().lower()
+    if text not in ("on", "off"):
+        raise UsageError(f"{name} = {value!r}: expected on or off")
+    return text == "on"
