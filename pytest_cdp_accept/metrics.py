@@ -113,6 +113,25 @@ PAINT_METRICS = ("fcp", "lcp")
 """A navigation that never painted fails these (its failed attempt fails the gate)."""
 LOOP_PREFIXES = ("stress.", "recovery.", "fleet.")
 """Where the loops under load record the vitals of their navigations."""
+VITAL_BANDS: dict[str, tuple[float, float]] = {
+    "ttfb": (800.0, 1800.0),
+    "fcp": (1800.0, 3000.0),
+    "lcp": (2500.0, 4000.0),
+    "cls": (0.1, 0.25),
+    "inp": (200.0, 500.0),
+    "tbt": (200.0, 600.0),
+}
+"""Google's bands (Lighthouse's for TBT): "good" up to the first figure, "poor" above
+the second, "needs improvement" between."""
+
+
+def band_of(metric: str, value: float) -> str | None:
+    """``good``, ``needs-improvement`` or ``poor`` for a vital (None for other metrics)."""
+    limits = VITAL_BANDS.get(metric.rpartition(".")[2])
+    if limits is None:
+        return None
+    good, poor = limits
+    return "good" if value <= good else "poor" if value > poor else "needs-improvement"
 
 
 def _vital_kind(name: str) -> str:

@@ -365,7 +365,7 @@ def test_parse_fail_rule(
         ("navigation.p95", r'no ":" between the metric and the limit'),
         ("navigation:10%", r'the stat is missing; write e\.g\. "navigation\.p95:10%"'),
         ("memory.idle:5%", r'unknown stat "idle" \("memory\.idle" is a metric: add the stat'),
-        ("navigation.p90:10%", r'unknown stat "p90"; allowed: min med avg p95 p99 max'),
+        ("navigation.p90:10%", r'unknown stat "p90"; allowed: min med avg p75 p95 p99 max'),
         ("navigation.count:10%", r'unknown stat "count"'),
         ("navigation.p95:10MB", r'unit "MB" does not fit navigation \(latency\); use a percentage'),
         ("memory.idle.max:50ms", r'unit "ms" does not fit memory\.idle \(memory\)'),

@@ -65,16 +65,24 @@ BASELINE_SCHEMA = "pytest-cdp-accept-baseline/1"
 LATEST = "latest"
 """The name that means "the most recently saved baseline"."""
 
-RULE_STATS: tuple[str, ...] = ("min", "med", "avg", "p95", "p99", "max")
+RULE_STATS: tuple[str, ...] = ("min", "med", "avg", "p75", "p95", "p99", "max")
 """The statistics a fail rule may name (in display order)."""
 
 COMPARED_STATS: tuple[str, ...] = ("med", "p95", "p99", "max")
 """The statistics compared for every metric, rule or not (latency, memory, growth)."""
 
 _STAT_ALIASES = {"value": "max", "rate": "avg"}
-_DEFAULT_STATS = {"rate": ("avg",), "count": ("max",)}
+_DEFAULT_STATS = {
+    "rate": ("avg",),
+    "count": ("max",),
+    "vital": ("med", "p75", "p95", "max"),
+    "score": ("med", "p75", "p95", "max"),
+    "size": ("med", "max"),
+}
 """Rates are 0/1 outcomes (their avg is the success rate) and counts a single
-figure: their percentiles say nothing, so only one row is shown by default."""
+figure: their percentiles say nothing, so only one row is shown by default. The
+Web Vitals add p75 (Google's assessment); page weights show the typical and the
+heaviest navigation."""
 
 _LOWER_IS_WORSE = frozenset({"rate", "count"})
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -282,6 +290,7 @@ class BaselineStore:
                 if isinstance(stats, Mapping)
             },
             "counters": dict(report.get("counters") or {}),
+            "throttle": _profiles(report),
         }
         text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -294,6 +303,16 @@ class BaselineStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+
+def _profiles(figures: Mapping[str, Any]) -> list[str]:
+    """The throttling profiles a report's (or a baseline's) figures were taken under
+    (none: unthrottled)."""
+    profiles = figures.get("throttle")
+    vitals = figures.get("vitals")
+    if profiles is None and isinstance(vitals, Mapping):
+        profiles = vitals.get("throttle")
+    return sorted(str(p) for p in profiles) if isinstance(profiles, list) else []
 
 
 def missing_baseline_message(name: str, saved_path: str | Path) -> str:
@@ -520,6 +539,8 @@ class Comparison:
     other_machine: bool = False
     machine_diff: list[str] = field(default_factory=list)
     rules: int = 0
+    throttle: tuple[list[str], list[str]] | None = None
+    """The baseline's and this run's throttling profiles, when they differ."""
 
     @property
     def regressions(self) -> list[Row]:
@@ -563,6 +584,11 @@ class Comparison:
             what = " and ".join(software)
             verb = "version differs" if len(software) == 1 else "versions differ"
             lines.append(f"    ! {what} {verb} from the baseline's")
+        if self.throttle is not None:
+            old, new = (", ".join(p) or "unthrottled" for p in self.throttle)
+            lines.append(
+                f"    ! throttled differently: the baseline under {old}, this run under {new}"
+            )
         lines += [f"    {row.line()}" for row in self.rows]
         lines += [f"    + {metric}: new in this run (not in the baseline)" for metric in self.added]
         lines += [f"    - {metric}: in the baseline, not in this run" for metric in self.removed]
@@ -618,6 +644,9 @@ def compare(
         machine_diff=diff,
         rules=len(rules),
     )
+    then, now = _profiles(baseline), _profiles(current_report)
+    if then != now:
+        result.throttle = (then, now)
     by_target: dict[tuple[str, str], list[FailRule]] = {}
     for rule in rules:
         by_target.setdefault((rule.metric, rule.stat), []).append(rule)

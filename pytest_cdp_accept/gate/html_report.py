@@ -13,7 +13,10 @@ artifact or opened from disk as it is.
 * memory metrics: value against time since the first sample, a series per test;
 * stress: passed and failed runs per test as stacked bars, and the run times;
 * recovery: each fault's recovery time, coloured by whether it recovered;
-* leaks: the growth slopes per test.
+* leaks: the growth slopes per test;
+* Web Vitals: a table of each page's figures at p75 (per throttling profile),
+  coloured by Google's good / needs-improvement / poor bands, and per vital the
+  distribution of each page's samples over those bands.
 
 Every chart is an ``<svg class="chart" data-metric="...">`` with a ``<title>``
 and its marks (``rect``, ``circle``, ``polyline``); however many samples there
@@ -31,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..metrics import BUILTIN_LATENCY, kind_of, unit_of
+from ..metrics import BUILTIN_LATENCY, VITAL_BANDS, band_of, kind_of, unit_of
 from .thresholds import format_value, percentile_of_sorted
 
 MAX_POINTS = 5000
@@ -77,13 +80,21 @@ W = 640  # chart width in viewBox units (the chart scales to its card)
 class _Sample:
     """One sample of a metric (compared by identity: two equal samples are two faults)."""
 
-    __slots__ = ("test", "time", "value", "worker")
+    __slots__ = ("tags", "test", "time", "value", "worker")
 
-    def __init__(self, value: float, test: str, worker: str, time: float) -> None:
+    def __init__(
+        self,
+        value: float,
+        test: str,
+        worker: str,
+        time: float,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         self.value = value
         self.test = test
         self.worker = worker
         self.time = time
+        self.tags = tags or {}
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -96,6 +107,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     sections = [
         ("verdicts", "Verdicts", _verdicts_section(verdicts)),
         ("baseline", "Baseline", _comparison_section(report.get("comparison"))),
+        ("vitals", "Web Vitals", _vitals_section(by_metric)),
         ("latency", "Latency", _latency_section(ordered, stats, verdicts)),
         ("memory", "Memory", _memory_section(by_metric, stats, t0)),
         ("stress", "Stress", _stress_section(by_metric, ordered, stats)),
@@ -153,12 +165,14 @@ def _group(report: Mapping[str, Any]) -> tuple[dict[str, list[_Sample]], float]:
         if at < t0:
             t0 = at
         metric, test, worker = raw.get("metric", "?"), raw.get("test", ""), raw.get("worker", "")
+        tags = raw.get("tags")
         grouped[metric if type(metric) is str else str(metric)].append(
             _Sample(
                 value,
                 test if type(test) is str else str(test),
                 worker if type(worker) is str else str(worker),
                 at,
+                {str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else None,
             )
         )
     for samples in grouped.values():
@@ -441,6 +455,126 @@ def _latency_section(
         extra = _stats_chips(metric, stats[metric]) + _gate_chips(metric, verdicts)
         cards.append(_card(metric, unit_of(metric), chart, extra))
     return _grid(cards)
+
+
+BAND_COLOURS = {"good": "#0cce6b", "needs-improvement": "#ffa400", "poor": "#ff4e42"}
+BAND_NAMES = {"good": "good", "needs-improvement": "needs improvement", "poor": "poor"}
+VITALS_SHOWN = ("ttfb", "fcp", "lcp", "cls", "inp", "tbt")
+WEIGHTS_SHOWN = ("requests", "transfer_kb", "js_kb", "image_kb")
+
+
+def _vitals_pages(
+    by_metric: Mapping[str, Sequence[_Sample]],
+) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """Each (page, throttling profile)'s sorted samples per vital."""
+    pages: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for metric in (*VITALS_SHOWN, *WEIGHTS_SHOWN, "css_kb", "font_kb"):
+        for sample in by_metric.get(metric, ()):
+            page = sample.tags.get("page")
+            if page is not None:
+                pages[(page, sample.tags.get("throttle", ""))][metric].append(sample.value)
+    for figures in pages.values():
+        for values in figures.values():
+            values.sort()
+    return dict(sorted(pages.items()))
+
+
+def _vitals_section(by_metric: Mapping[str, Sequence[_Sample]]) -> str:
+    pages = _vitals_pages(by_metric)
+    if not pages:
+        return ""
+    head = _th("page", "throttle") + _th(*VITALS_SHOWN, num=True)
+    head += _th("requests", "transfer", "js", "images", num=True)
+    rows = []
+    for (page, throttle), figures in pages.items():
+        cells = "".join(_vital_cell(metric, figures.get(metric, [])) for metric in VITALS_SHOWN)
+        for metric in WEIGHTS_SHOWN:
+            values = figures.get(metric, [])
+            text = (
+                format_value(percentile_of_sorted(values, 50), unit_of(metric)) if values else "–"
+            )
+            cells += f'<td class="num" title="median of {len(values)}">{_e(text)}</td>'
+        rows.append(
+            f'<tr><td class="test">{_e(_shorten(page, 70))}</td>'
+            f"<td>{_e(throttle or 'none')}</td>{cells}</tr>"
+        )
+    note = (
+        "<p class=\"muted\">p75 of each page's navigations (Google's assessment), coloured by "
+        "its band; weights: the median navigation.</p>"
+    )
+    legend = _legend([(BAND_NAMES[b], c) for b, c in BAND_COLOURS.items()])
+    cards = [
+        _card(metric, f"{unit_of(metric) or 'score'} per page", _band_strips(metric, pages))
+        for metric in VITALS_SHOWN
+        if any(figures.get(metric) for figures in pages.values())
+    ]
+    return note + _table(head, rows) + legend + _grid(cards)
+
+
+def _vital_cell(metric: str, values: Sequence[float]) -> str:
+    if not values:
+        return '<td class="num">–</td>'
+    p75 = percentile_of_sorted(values, 75)
+    band = band_of(metric, p75) or ""
+    title = f"p75 of {len(values)}: {BAND_NAMES.get(band, '')}"
+    return (
+        f'<td class="num band {band}" title="{_e(title)}">'
+        f"{_e(format_value(p75, unit_of(metric)))}</td>"
+    )
+
+
+def _band_strips(
+    metric: str, pages: Mapping[tuple[str, str], Mapping[str, Sequence[float]]]
+) -> str:
+    """One row per page (the first :data:`MAX_SERIES`): its samples as dots over the
+    good / needs-improvement / poor bands, its p75 as a tick."""
+    rows = [(key, figures[metric]) for key, figures in pages.items() if figures.get(metric)]
+    rows = rows[:MAX_SERIES]
+    good, poor = VITAL_BANDS[metric]
+    end = max(poor * 1.25, *(values[-1] for _, values in rows))
+    left, right, top, row_h = 150.0, W - 18.0, 24.0, 22.0
+    bottom = top + row_h * len(rows)
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * min(value, end) / end
+
+    spans = (("good", 0.0, good), ("needs-improvement", good, poor), ("poor", poor, end))
+    parts = [
+        f'<rect x="{_f(x_of(lo))}" y="{_f(top)}" width="{_f(x_of(hi) - x_of(lo))}" '
+        f'height="{_f(bottom - top)}" fill="{BAND_COLOURS[band]}" opacity="0.18"/>'
+        for band, lo, hi in spans
+    ]
+    for index, (key, values) in enumerate(rows):
+        y = top + row_h * (index + 0.5)
+        parts += _strip_row(metric, key, values, x_of, left, y, MAX_DOTS // len(rows))
+    _, _, ticks = _nice_range(0, end, non_negative=True)
+    parts += _x_axis([t for t in ticks if t <= end], x_of, left, right, bottom, unit_of(metric))
+    title = f"{metric}: each page's samples over Google's bands, p75 ticked"
+    return _svg(metric, title, bottom + 30.0, parts)
+
+
+def _strip_row(
+    metric: str,
+    key: tuple[str, str],
+    values: Sequence[float],
+    x_of: Callable[[float], float],
+    left: float,
+    y: float,
+    dots: int,
+) -> list[str]:
+    page, throttle = key
+    label = _shorten(page.split("://", 1)[-1], 24) + (f" ({throttle})" if throttle else "")
+    parts = [f'<text x="{_f(left - 6)}" y="{_f(y + 4)}" text-anchor="end">{_e(label)}</text>']
+    for value in _subsample(values, dots):
+        colour = BAND_COLOURS[band_of(metric, value) or "good"]
+        parts.append(f'<circle cx="{_f(x_of(value))}" cy="{_f(y)}" r="3" fill="{colour}"/>')
+    p75 = percentile_of_sorted(values, 75)
+    x = _f(x_of(p75))
+    parts.append(
+        f'<line x1="{x}" x2="{x}" y1="{_f(y - 8)}" y2="{_f(y + 8)}" stroke="#24292f" '
+        f'stroke-width="2"><title>p75 {_e(format_value(p75, unit_of(metric)))}</title></line>'
+    )
+    return parts
 
 
 def _memory_section(
@@ -1081,6 +1215,8 @@ overflow-wrap:anywhere}
 td,th{white-space:nowrap}
 td.test,.missed{white-space:normal}
 tr.group th{background:#f6f8fa;color:var(--fg)}
+td.band.good{background:#e6f9ee}td.band.needs-improvement{background:#fff4e0}
+td.band.poor{background:#ffe9e7;color:#b3261e;font-weight:600}
 tr.fail td{background:var(--fail-bg)}
 tr.fail td:first-child{box-shadow:inset 4px 0 var(--fail)}
 tr.weak td:first-child{box-shadow:inset 4px 0 #d4a72c}

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..metrics import FAILED_SUFFIX, Sample, is_failed_metric, kind_of, unit_of
+from ..metrics import (
+    FAILED_SUFFIX,
+    VITALS,
+    Sample,
+    band_of,
+    is_failed_metric,
+    kind_of,
+    unit_of,
+)
 from .thresholds import Verdict, compute_stat, format_value
 
 SCHEMA = "pytest-cdp-accept/1"
@@ -29,6 +37,8 @@ class SampleRecord:
     test: str
     worker: str
     time: float
+    tags: dict[str, str] = field(default_factory=dict)
+    """What the sample was taken on or under: ``page`` (a vital's page), ``throttle``."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,9 @@ class Results:
     counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add_samples(self, test: str, worker: str, samples: Iterable[Sample]) -> None:
-        self.samples += [SampleRecord(s.name, s.value, test, worker, s.time) for s in samples]
+        self.samples += [
+            SampleRecord(s.name, s.value, test, worker, s.time, dict(s.tags)) for s in samples
+        ]
 
     def add_verdicts(self, scope: str, test: str, verdicts: Iterable[Verdict]) -> None:
         self.verdicts += [VerdictRecord.of(v, scope, test) for v in verdicts]
@@ -124,8 +136,30 @@ class Results:
             },
             "verdicts": [asdict(v) for v in self.verdicts],
             "samples": [asdict(s) for s in self.samples],
+            "vitals": self.vitals(),
             **(extra or {}),
         }
+
+    def vitals(self) -> dict[str, Any]:
+        """The Web Vitals by page and throttling profile: per metric n, p75 and its band
+        (Google's assessment), and the profiles the figures were taken under."""
+        groups: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for sample in self.samples:
+            page = sample.tags.get("page")
+            if page is not None and sample.metric in VITALS:
+                key = (page, sample.tags.get("throttle", ""))
+                groups[key][sample.metric].append(sample.value)
+        pages = []
+        for (page, throttle), metrics in sorted(groups.items()):
+            figures = {}
+            for metric, values in metrics.items():
+                p75 = compute_stat("p75", values)
+                figures[metric] = {"n": len(values), "p75": p75, "band": band_of(metric, p75)}
+            pages.append({"page": page, "throttle": throttle or None, "metrics": figures})
+        profiles = sorted({s.tags["throttle"] for s in self.samples if "throttle" in s.tags})
+        return {"pages": pages, "throttle": profiles}
 
     def summary_lines(self) -> list[str]:
         """The terminal summary: a table per metric, then every verdict, then session figures."""
@@ -206,6 +240,9 @@ class Results:
     def session_figures(self) -> list[str]:
         grouped = self.by_metric()
         figures = []
+        profiles = sorted({s.tags["throttle"] for s in self.samples if "throttle" in s.tags})
+        if profiles:
+            figures.append(f"throttled: {', '.join(profiles)}")
         if self.counters.get("browsers_launched"):
             figures.append(f"browsers launched {int(self.counters['browsers_launched'])}")
         if grouped.get("startup"):
@@ -228,4 +265,5 @@ class Results:
 
 
 def _stats(values: Sequence[float], kind: str) -> dict[str, float]:
-    return {"n": len(values), **{s: compute_stat(s, values) for s in (*SUMMARY_STATS, "avg")}}
+    stats = (*SUMMARY_STATS, "avg", "p75")
+    return {"n": len(values), **{s: compute_stat(s, values) for s in stats}}

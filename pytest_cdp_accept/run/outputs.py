@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import UsageError
 from ..gate.report import Results
 from ..gate.thresholds import compute_stat
-from ..metrics import MetricsRecorder
+from ..metrics import MetricsRecorder, kind_of
 
 BASELINE_DIR = ".cdp-accept/baselines"
 
@@ -62,14 +62,22 @@ class Outputs:
         wanted = [name for name, path in self.targets.items() if path]
         return f"<Outputs {wanted} compare={self.compare_name!r} save={self.save_name!r}>"
 
-    def test_finished(self, nodeid: str, recorder: MetricsRecorder) -> list[tuple[str, float]]:
+    def test_finished(
+        self, nodeid: str, recorder: MetricsRecorder
+    ) -> list[tuple[str, float | str]]:
         """Keep a test's samples; its key figures as JUnit properties (``cdp.<metric>.p95``,
-        or ``.value`` for a metric recorded once)."""
-        self.results.add_samples(nodeid, self.worker, recorder.all_samples())
-        properties = []
+        ``.p75`` for the Web Vitals, ``.value`` for a metric recorded once), and the
+        throttling profile it ran under (``cdp.throttle``)."""
+        samples = recorder.all_samples()
+        self.results.add_samples(nodeid, self.worker, samples)
+        properties: list[tuple[str, float | str]] = []
         for metric, values in recorder.by_name().items():
-            stat = "p95" if len(values) > 1 else "value"
+            stat = "p75" if kind_of(metric) in ("vital", "score") else "p95"
+            stat = stat if len(values) > 1 else "value"
             properties.append((f"cdp.{metric}.{stat}", round(compute_stat(stat, values), 3)))
+        profiles = sorted({s.tags["throttle"] for s in samples if "throttle" in s.tags})
+        if profiles:
+            properties.append(("cdp.throttle", ", ".join(profiles)))
         return properties
 
     def write(self, meta: Mapping[str, Any]) -> bool:
