@@ -64,6 +64,10 @@ def pss_of(browsers: Iterable[Browser]) -> MemoryInfo:
     return memory_of_pids(pids)
 
 
+async def _finish_all(pages: Iterable[Page]) -> None:
+    await asyncio.gather(*(page.finish_vitals() for page in pages))
+
+
 class _Sample:
     """One sampling moment: each renderer's figures, and each whole tree's."""
 
@@ -102,6 +106,14 @@ class TestProbe:
         if page is not None and page not in self.pages:
             self.pages.append(page)
 
+    def finish_vitals(self) -> None:
+        """Record the Web Vitals of each page's last navigation, before the test is judged
+        (the pool would record them only when the page goes back, after the verdict)."""
+        pages = [p for p in self.pages if not (p.closed or p.crashed)]
+        if pages and self._runner is not None:
+            with contextlib.suppress(CDPAcceptError):
+                self._runner.run(_finish_all(pages))
+
     def _local_browsers(self) -> list[Browser]:
         return [b for b in self.browsers if b.process is not None]
 
@@ -126,6 +138,7 @@ class TestProbe:
     def after_body(self) -> None:
         """Stop sampling; record every figure asked for (and the fleet's health)."""
         self._stop_sampler()
+        self.finish_vitals()
         self.measure_fleet()
         if "js_heap" in self.figures:
             self.measure_js_heap()
