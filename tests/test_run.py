@@ -92,6 +92,7 @@ def test_every_pool_setting_reaches_the_pool_options() -> None:
         "cdp_recycle_memory": "900",
         "cdp_endpoints": ["http://127.0.0.1:9222"],
         "cdp_browser_args": ["--lang=de"],
+        "cdp_vitals": "off",
     }
     assert {BY_NAME[name].pool_field for name in given} == {
         s.pool_field for s in SETTINGS if s.pool_field
@@ -105,6 +106,24 @@ def test_every_pool_setting_reaches_the_pool_options() -> None:
     assert options.recycle_memory_mb == 900.0
     assert options.endpoints == ("http://127.0.0.1:9222",)
     assert options.args == ("--lang=de",)
+    assert options.vitals is False
+
+
+def test_vitals_are_on_unless_switched_off_and_anything_else_is_a_usage_error() -> None:
+    assert settings().pool_options().vitals is True
+    assert settings(ini={"cdp_vitals": "ON"}).pool_options().vitals is True
+    with pytest.raises(UsageError, match="cdp_vitals = 'maybe': expected on or off"):
+        settings(ini={"cdp_vitals": "maybe"}).pool_options()
+
+
+def test_the_run_throttle_comes_from_the_option_or_the_ini() -> None:
+    assert settings().throttle() is None
+    profile = settings(ini={"cdp_throttle": "slow-3g,cpu=2"}).throttle()
+    assert profile is not None
+    assert (profile.name, profile.cpu) == ("slow-3g,cpu=2", 2.0)
+    assert settings(ini={"cdp_throttle": "off"}).throttle() is None
+    with pytest.raises(UsageError, match=r"--cdp-throttle / ini cdp_throttle: .*'3g'"):
+        settings(ini={"cdp_throttle": "3g"}).throttle()
 
 
 def test_pool_defaults_and_a_bad_isolation() -> None:

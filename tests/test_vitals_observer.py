@@ -16,9 +16,9 @@ from pytest_cdp_accept.engine.vitals import GLOBAL, WORLD, observer_source
 @pytest.fixture(scope="module")
 def algorithms(pool: SyncPool) -> Any:
     """Calls ``__cdpAcceptVitals.algorithms`` in the observer's world of a real page."""
-    run = pool._runner.run
-    page, lease = pool.acquire_page()
-    inner: Page = page._page
+    run = pool.runner.run
+    page = pool.acquire_page()
+    inner: Page = page.core
 
     async def prepare() -> int:
         await inner.session.send(
@@ -53,7 +53,7 @@ def algorithms(pool: SyncPool) -> Any:
         yield call
     finally:
         inner.tainted = True  # it carries an extra injected script: not for the next test
-        pool.release_page(page, lease)
+        pool.release_page(page)
 
 
 def cls_of(call: Any, shifts: list[tuple[float, float, bool]]) -> float:
