@@ -66,14 +66,13 @@ def run_ours(url: str, executable: str, lease: bool) -> dict[str, Any]:
     pool = SyncPool(PoolOptions(executable=executable))
     try:
         if lease:
-            page, page_lease = pool.acquire_page()
+            page = pool.acquire_page()
             page.goto(url)
             time.sleep(SETTLE)
             rss = python_rss()
-            browser = page_lease.page.browser
-            mem = pool._runner.run(browser.memory())
-            pages = len(browser.pages)
-            pool.release_page(page, page_lease)
+            mem = page.browser.memory()
+            pages = len(page.core.browser.pages)
+            pool.release_page(page)
         else:
             sync_browser = pool.acquire_browser()
             page = sync_browser.new_page()
@@ -81,7 +80,7 @@ def run_ours(url: str, executable: str, lease: bool) -> dict[str, Any]:
             time.sleep(SETTLE)
             rss = python_rss()
             mem = sync_browser.memory()
-            pages = len(sync_browser._browser.pages)
+            pages = len(sync_browser.core.pages)
             pool.release_browser(sync_browser)
     finally:
         pool.close()

@@ -265,7 +265,7 @@ def _stale_roots() -> list[Path]:
             if not entry.name.startswith(launcher.ROOT_PREFIX):
                 continue
             root = Path(entry.path)
-            if entry.is_dir(follow_symlinks=False) and not launcher._owner_alive(root):
+            if entry.is_dir(follow_symlinks=False) and not launcher.owner_alive(root):
                 stale.append(root)
     return stale
 
@@ -383,15 +383,8 @@ def _confirm(question: str) -> bool:
 
 def install_browser(*, dry_run: bool, yes: bool, force: bool) -> int:
     out = Report()
-    if not force:
-        try:
-            path = launcher.find_browser()
-        except LaunchError:
-            pass
-        else:
-            out.ok(f"a browser is already installed: {path}")
-            out.line(f"Nothing to do (--force installs anyway). Check it with: {PROG} doctor")
-            return 0
+    if not force and _already_installed(out):
+        return 0
     plan = _install_plan()
     if plan is None:
         _manual_instructions(out)
@@ -412,6 +405,33 @@ def install_browser(*, dry_run: bool, yes: bool, force: bool) -> int:
     if not yes and sys.stdin.isatty() and not _confirm("Install Chromium now?"):
         out.line("Aborted; nothing was installed.")
         return 1
+    code = _run_plan(out, plan)
+    if code != 0:
+        return code
+    try:
+        path = launcher.find_browser()
+    except LaunchError as exc:
+        out.fail(f"{plan.manager} succeeded, but no browser is found yet")
+        out.detail(str(exc))
+        return 1
+    out.ok(f"browser installed: {path}")
+    out.line(f"Check it with: {PROG} doctor")
+    return 0
+
+
+def _already_installed(out: Report) -> bool:
+    try:
+        path = launcher.find_browser()
+    except LaunchError:
+        return False
+    out.ok(f"a browser is already installed: {path}")
+    out.line(f"Nothing to do (--force installs anyway). Check it with: {PROG} doctor")
+    return True
+
+
+def _run_plan(out: Report, plan: InstallPlan) -> int:
+    """Run the plan's commands in order, going on past a failing one but the last;
+    return the exit code of the last (127 if one could not be started)."""
     env = {**os.environ, **plan.env}
     code = 0
     for index, cmd in enumerate(plan.commands):
@@ -434,16 +454,7 @@ def install_browser(*, dry_run: bool, yes: bool, force: bool) -> int:
                 "or Google Chrome's .deb:\n"
                 f"  curl -fLO {CHROME_DEB} && apt-get install -y ./{CHROME_DEB.rsplit('/', 1)[1]}"
             )
-        return code
-    try:
-        path = launcher.find_browser()
-    except LaunchError as exc:
-        out.fail(f"{plan.manager} succeeded, but no browser is found yet")
-        out.detail(str(exc))
-        return 1
-    out.ok(f"browser installed: {path}")
-    out.line(f"Check it with: {PROG} doctor")
-    return 0
+    return code
 
 
 # -- entry point ---------------------------------------------------------------------

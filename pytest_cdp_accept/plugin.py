@@ -1,189 +1,65 @@
-"""pytest glue: options, ini keys, markers and fixtures. Thin on purpose.
+"""pytest glue: options, markers, hooks and fixtures. Thin on purpose.
 
-Everything here calls into the library; the one stateful piece is
-:class:`CDPAccept`, registered in ``pytest_configure``, which owns the
-process's pool (created on first use, closed at the end of the run).
+The hooks and fixtures hand the work to the managers of the run
+(:mod:`pytest_cdp_accept.run`), held by one :class:`CDPAccept` per process,
+registered in ``pytest_configure``: the settings, the pool keeper, the judge,
+the outputs and the progress lines. Every option and ini key comes from one
+table (:data:`~pytest_cdp_accept.run.settings.SETTINGS`).
 """
 
 from __future__ import annotations
 
-import atexit
 import inspect
-import json
 import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .engine.options import ISOLATION_MODES, Isolation, PoolOptions
+from .engine.options import Isolation, PoolOptions, check_isolation
 from .errors import CDPAcceptError
-from .gate.markers import (
-    MARKER_HELP,
-    MARKERS,
-    PAGE_FIXTURES,
-    GateSpec,
-    judge_session,
-    judge_test,
-    produces,
-    session_gates,
-    spec_for,
-    unknown_marker,
-)
+from .gate.markers import MARKER_HELP, PAGE_FIXTURES, GateSpec
 from .gate.report import Results
-from .gate.thresholds import Threshold, ThresholdSyntaxError, Verdict, compute_stat
 from .metrics import MetricsRecorder
+from .run.judging import Judge
+from .run.outputs import Outputs
+from .run.pool import PoolKeeper, app_problem
+from .run.progress import Progress
+from .run.settings import OUTPUTS, SETTINGS, Settings
 
 if TYPE_CHECKING:
     # The engine is imported where it is used (fixtures, hooks of tests that use it), so
     # installing the plugin costs nothing at start-up for suites that never use a browser.
     from .engine.fleet import SyncFleet
     from .engine.probe import TestProbe
-    from .engine.stability import PageHolder
     from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
     from .site import AppURL, LocalSite
 
 PLUGIN_NAME = "cdp_accept_manager"
 
-# (option, dest/ini name, type, help); every default is None so ini and env fall back.
-_OPTIONS: list[tuple[str, str, str, str]] = [
-    ("--cdp-browser", "cdp_browser", "string", "browser executable (else env, PATH, Playwright)"),
-    ("--cdp-pool-size", "cdp_pool_size", "int", "browsers per process (default 1)"),
-    ("--cdp-isolation", "cdp_isolation", "choice", "page isolation: reset (default) or context"),
-    ("--cdp-launch-timeout", "cdp_launch_timeout", "float", "seconds to start a browser (30)"),
-    ("--cdp-command-timeout", "cdp_command_timeout", "float", "seconds per CDP command (30)"),
-    ("--cdp-navigation-timeout", "cdp_navigation_timeout", "float", "seconds per goto (30)"),
-    (
-        "--cdp-action-timeout",
-        "cdp_action_timeout",
-        "float",
-        "seconds an action (click, fill, wait_for_selector, ...) waits for its element (10)",
-    ),
-    ("--cdp-recycle-after", "cdp_recycle_after", "int", "replace a browser after N leases"),
-    ("--cdp-recycle-memory", "cdp_recycle_memory", "float", "replace a browser above N MB PSS"),
-    ("--cdp-base-url", "cdp_base_url", "string", "the app under test (default: the built-in site)"),
-]
+GATE_KEY = pytest.StashKey[GateSpec]()
+"""A test's gate spec, from its markers (collection)."""
+MARKER_ERROR_KEY = pytest.StashKey[str]()
+"""A test's bad markers, reported when it runs (xdist workers cannot stop collection)."""
+PROBE_KEY: pytest.StashKey[TestProbe] = pytest.StashKey()
+"""What a test used and what it cost (set by ``cdp_metrics``)."""
+PAGE_KEY: pytest.StashKey[SyncPage] = pytest.StashKey()
+"""The test's ``cdp_page``, which the stability loops run the body on."""
+DETAIL_KEY = pytest.StashKey[list[str]]()
+"""The lines a stability loop explains its outcome with."""
+
+WORKER_OUTPUT = "cdp_accept_results"
+WORKER_SCOPE = "cdp_accept_scope"
+APP_FIXTURES = ("cdp_app", "cdp_base_url")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cdp-accept", "browser performance gates (pytest-cdp-accept)")
-    for flag, dest, kind, help_text in _OPTIONS:
-        kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": help_text}
-        if kind == "int":
-            kwargs["type"] = int
-        elif kind == "float":
-            kwargs["type"] = float
-        elif kind == "choice":
-            kwargs["choices"] = ISOLATION_MODES
-        group.addoption(flag, **kwargs)
-        parser.addini(dest, help_text, type="string", default=None)
-    group.addoption(
-        "--cdp-endpoint",
-        dest="cdp_endpoints",
-        action="append",
-        default=None,
-        help="connect to a running browser (ws://... or http://host:port) instead of "
-        "launching; repeatable",
-    )
-    parser.addini("cdp_endpoints", "browsers to connect to, one per line", type="linelist")
-    group.addoption(
-        "--cdp-browser-arg",
-        dest="cdp_browser_args",
-        action="append",
-        default=None,
-        help="extra browser switch for launched browsers; repeatable",
-    )
-    parser.addini("cdp_browser_args", "extra browser switches, one per line", type="linelist")
-    group.addoption(
-        "--cdp-threshold-factor",
-        dest="cdp_threshold_factor",
-        type=float,
-        default=None,
-        help="multiply every time threshold by this (slow runners), e.g. 1.5",
-    )
-    parser.addini("cdp_threshold_factor", "multiply every time threshold by this", default=None)
-    group.addoption(
-        "--cdp-record-only",
-        dest="cdp_record_only",
-        action="store_const",
-        const=True,
-        default=None,
-        help="measure and report, never fail a test or the run on a threshold",
-    )
-    parser.addini("cdp_record_only", "measure and report only (true/false)", default=None)
-    group.addoption(
-        "--cdp-preset",
-        dest="cdp_preset",
-        default=None,
-        choices=("acceptance",),
-        help="session gates of a preset: 'acceptance' (the reference targets)",
-    )
-    parser.addini("cdp_preset", "session gates of a preset: acceptance", default=None)
-    parser.addini(
-        "cdp_gates",
-        "session gates, one 'metric: threshold' per line, over the whole run",
-        default=None,
-    )
-    group.addoption(
-        "--cdp-json",
-        dest="cdp_json",
-        default=None,
-        metavar="PATH",
-        help="write every sample and verdict as versioned JSON",
-    )
-    parser.addini("cdp_json", "path of the JSON report", default=None)
-    group.addoption(
-        "--cdp-html",
-        dest="cdp_html",
-        default=None,
-        metavar="PATH",
-        help="write one self-contained HTML report with charts",
-    )
-    parser.addini("cdp_html", "path of the HTML report", default=None)
-    group.addoption(
-        "--cdp-benchmark-json",
-        dest="cdp_benchmark_json",
-        default=None,
-        metavar="PATH",
-        help="write latency metrics in pytest-benchmark's JSON format",
-    )
-    parser.addini("cdp_benchmark_json", "path of the pytest-benchmark JSON", default=None)
-    group.addoption(
-        "--cdp-save",
-        dest="cdp_save",
-        default=None,
-        metavar="NAME",
-        help="save this run's metrics as baseline NAME",
-    )
-    group.addoption(
-        "--cdp-compare",
-        dest="cdp_compare",
-        default=None,
-        metavar="NAME",
-        help="compare with baseline NAME (or 'latest'); with none yet, save one",
-    )
-    parser.addini("cdp_compare", "baseline to compare with (or latest)", default=None)
-    group.addoption(
-        "--cdp-compare-fail",
-        dest="cdp_compare_fail",
-        action="append",
-        default=None,
-        metavar="RULE",
-        help="fail on a regression, e.g. 'navigation.p95:10%%' or ':50ms'",
-    )
-    parser.addini("cdp_compare_fail", "regression rules, one per line", type="linelist")
-    parser.addini("cdp_baseline_dir", "where baselines live", default=None)
-    group.addoption(
-        "--cdp-no-app-check",
-        dest="cdp_no_app_check",
-        action="store_const",
-        const=True,
-        default=None,
-        help="do not check before the first test that --cdp-base-url answers (for an app "
-        "that comes up during the run)",
-    )
-    parser.addini("cdp_no_app_check", "skip the app check before the first test", default=None)
+    for setting in SETTINGS:
+        if setting.flag is not None:
+            group.addoption(setting.flag, **setting.option_kwargs())
+        if setting.ini:
+            parser.addini(setting.name, **setting.ini_kwargs())
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -193,157 +69,83 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for help_text in MARKER_HELP.values():
         config.addinivalue_line("markers", help_text)
-    config.pluginmanager.register(CDPAccept(config), PLUGIN_NAME)
-
-
-def _setting(config: pytest.Config, name: str) -> Any:
-    """Option beats ini; both default to None."""
-    value = config.getoption(name, default=None)
-    if value is None:
-        try:
-            value = config.getini(name) or None
-        except ValueError:  # an option with no ini key (e.g. --cdp-save)
-            value = None
-    return value
-
-
-def _convert(name: str, value: Any, kind: type) -> Any:
-    if value is None:
-        return None
     try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise pytest.UsageError(
-            f"{name} = {value!r} is not a valid {kind.__name__}; fix it in the command line "
-            "or the ini file"
-        ) from None
-
-
-def pool_options_from_config(config: pytest.Config) -> PoolOptions:
-    """Build the pool's options from command line, ini and env (in that order)."""
-    endpoints = tuple(_setting(config, "cdp_endpoints") or ())
-    size = _convert("cdp_pool_size", _setting(config, "cdp_pool_size"), int)
-    isolation = _setting(config, "cdp_isolation") or "reset"
-    if isolation not in ISOLATION_MODES:
-        raise pytest.UsageError(
-            f"cdp_isolation = {isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
-        )
-    values: dict[str, Any] = {
-        "executable": _setting(config, "cdp_browser"),
-        "args": tuple(_setting(config, "cdp_browser_args") or ()),
-        "endpoints": endpoints,
-        "size": size if size is not None else max(1, len(endpoints)),
-        "isolation": isolation,
-        "recycle_after": _convert("cdp_recycle_after", _setting(config, "cdp_recycle_after"), int),
-    }
-    for name, field in (
-        ("cdp_launch_timeout", "launch_timeout"),
-        ("cdp_command_timeout", "command_timeout"),
-        ("cdp_navigation_timeout", "navigation_timeout"),
-        ("cdp_action_timeout", "action_timeout"),
-    ):
-        value = _convert(name, _setting(config, name), float)
-        if value is not None:
-            values[field] = value
-    try:
-        return PoolOptions(**values)
+        manager = CDPAccept(config)
     except CDPAcceptError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+        raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(manager, PLUGIN_NAME)
 
 
 class CDPAccept:
-    """Per-process state: the pool (lazy), the gates, and the run's results."""
+    """The hooks of one pytest process (one xdist worker, or the controller)."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self._pool: SyncPool | None = None
-        self.results = Results()
-        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         self.is_worker = hasattr(config, "workerinput")
-        factor = _convert("cdp_threshold_factor", _setting(config, "cdp_threshold_factor"), float)
-        if factor is not None and factor <= 0:
-            raise pytest.UsageError(f"--cdp-threshold-factor {factor} must be > 0")
-        self.factor = factor or 1.0
-        self.record_only = _truthy(_setting(config, "cdp_record_only"))
-        try:
-            self.gates: list[Threshold] = session_gates(
-                config.getini("cdp_gates") or None, _setting(config, "cdp_preset")
-            )
-        except ThresholdSyntaxError as exc:
-            raise pytest.UsageError(f"cdp_gates / --cdp-preset: {exc}") from None
-        self.session_failed = False
-        try:
-            rules = list(_setting(config, "cdp_compare_fail") or ())
-            self.fail_rules = _parse_fail_rules(rules) if rules else []
-        except CDPAcceptError as exc:
-            raise pytest.UsageError(f"--cdp-compare-fail: {exc}") from None
-        self.notes: list[str] = []
-        self.comparison_lines: list[str] = []
-        # What the selected tests can produce (gate.markers.produces), for session gates.
-        self.produced: set[str] = set()
-        self.deselected = 0
-        self.tests_run = 0
+        settings = Settings(lambda name: config.getoption(name, default=None), config.getini)
+        self.settings = settings
+        self.results = Results()
+        self.pools = PoolKeeper(self.results)
+        self.judge = Judge(
+            self.results,
+            factor=settings.factor,
+            record_only=settings.flag("cdp_record_only"),
+            gates_text=settings.text("cdp_gates"),
+            preset=settings.text("cdp_preset"),
+        )
+        self.outputs = Outputs(
+            self.results,
+            root=config.rootpath,
+            targets={name: settings.text(name) for name in OUTPUTS},
+            compare=settings.text("cdp_compare"),
+            save=settings.text("cdp_save"),
+            baseline_dir=settings.text("cdp_baseline_dir"),
+            rules=settings.lines("cdp_compare_fail"),
+            worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        )
+        # Under xdist the controller prints the progress lines, not the workers.
+        self.progress = Progress(None if self.is_worker else self._write_progress)
+        self.run_failed = False
 
-    # -- the pool ---------------------------------------------------------------
+    def _write_progress(self, text: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(text)
 
-    def pool(self, options: PoolOptions) -> SyncPool:
-        from .engine.sync import SyncPool
-
-        if self._pool is None:
-            self._pool = SyncPool(options)
-            atexit.register(self._pool.pool.kill_now)
-        return self._pool
-
-    def close_pool(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            stats = pool.pool.stats
-            self.results.count("browsers_launched", stats.browsers_launched)
-            self.results.count("pages_opened", stats.pages_opened)
-            pool.close()
-            atexit.unregister(pool.pool.kill_now)
-
-    # -- collection: bad markers are usage errors ---------------------------------
+    # -- collection ---------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        ours = _registered_cdp_markers(self.config)
-        errors: list[str] = []
+        registered = _registered_cdp_markers(self.config)
+        errors = []
         for item in items:
-            problems = [
-                problem
-                for name in dict.fromkeys(m.name for m in item.iter_markers())
-                if (problem := unknown_marker(name, ours)) is not None
-            ]
-            markers = [(m.name, m.args, m.kwargs) for m in item.iter_markers() if m.name in MARKERS]
-            if markers:
-                try:
-                    item.stash[GATE_KEY] = spec_for(markers)
-                except ThresholdSyntaxError as exc:
-                    problems += [str(problem) for problem in exc.problems]
-            if not problems:
-                continue
-            message = f"{item.nodeid}: " + "\n    ".join(problems)
-            if self.is_worker:
+            marks = [(m.name, m.args, m.kwargs) for m in item.iter_markers()]
+            spec, error = self.judge.read_markers(item.nodeid, marks, registered)
+            if spec is not None:
+                item.stash[GATE_KEY] = spec
+            if error is not None and self.is_worker:
                 # A usage error raised in an xdist worker's collection crashes the run with
                 # an INTERNALERROR that hides the message: the test reports it instead.
-                item.stash[MARKER_ERROR_KEY] = message
-            else:
-                errors.append(message)
+                item.stash[MARKER_ERROR_KEY] = error
+            elif error is not None:
+                errors.append(error)
         if errors:  # every bad marker of the run, not only the first
             raise pytest.UsageError("\n".join(errors))
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        self.deselected += len(items)
+        self.judge.deselected += len(items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            names = set(getattr(getattr(item, "_fixtureinfo", None), "names_closure", ()))
-            self.produced |= produces(
+            self.judge.selected(
                 item.stash.get(GATE_KEY, None),
-                uses_pages=bool(names & set(PAGE_FIXTURES)),
+                uses_pages=bool(set(_fixture_names(item)) & set(PAGE_FIXTURES)),
                 records=_holds_recorder(item),
             )
+
+    # -- the app under test ---------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -356,28 +158,23 @@ class CDPAccept:
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         if self.is_worker or self.config.pluginmanager.get_plugin("dsession") is not None:
             return
-        if session.items and any(_uses_app(item) for item in session.items):
+        if any(set(_fixture_names(item)) & set(APP_FIXTURES) for item in session.items):
             self._check_app()
 
     def _check_app(self) -> None:
         """Stop the run before its first test when the app under test does not answer."""
-        url = _setting(self.config, "cdp_base_url")
-        skip = _setting(self.config, "cdp_no_app_check")
-        if not url or self.config.option.collectonly or _truthy(skip):
+        url = self.settings.text("cdp_base_url")
+        if not url or self.config.option.collectonly or self.settings.flag("cdp_no_app_check"):
             return
-        from .site import check_app
-
-        problem = check_app(str(url))
+        problem = app_problem(url)
         if problem is not None:
-            raise pytest.UsageError(
-                f"cdp-accept: the app under test at {url} does not answer: {problem}. "
-                "Start it before the run or fix --cdp-base-url / ini cdp_base_url; pass "
-                "--cdp-no-app-check if it comes up during the run."
-            )
+            raise pytest.UsageError(problem)
+
+    # -- each test: measure, then judge -----------------------------------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "setup":
-            self.tests_run += 1
+            self.judge.tests_run += 1
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -385,237 +182,116 @@ class CDPAccept:
         if error is not None:
             pytest.fail(f"cdp-accept: usage error: {error}", pytrace=False)
 
-    # -- the test: measure, then judge --------------------------------------------
-
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         spec = item.stash.get(GATE_KEY, None)
-        probe = item.stash.get(PROBE_KEY, None)
         if spec is None or not spec.thresholds:
             return (yield)
-        if probe is None:
-            # Thresholds but no cdp fixture: nothing was measured, which must not pass.
-            result = yield
-            why = {t.metric: NOTHING_MEASURED for t in spec.thresholds}
-            self._judge_test(item, judge_test(spec.thresholds, {}, self.factor, why))
-            return result
-        probe.before_body(spec.memory)
+        probe = item.stash.get(PROBE_KEY, None)  # None: the test uses no cdp fixture
+        if probe is not None:
+            probe.before_body(spec.memory)
         try:
             result = yield
         finally:
-            probe.after_body()
-        samples = probe.recorder.by_name()
-        self._judge_test(item, judge_test(spec.thresholds, samples, self.factor, probe.unmeasured))
+            if probe is not None:
+                probe.after_body()
+        detail: list[str] = item.stash.get(DETAIL_KEY, [])
+        failure = self.judge.judge_test(
+            item.nodeid,
+            spec.thresholds,
+            None if probe is None else probe.recorder.by_name(),
+            None if probe is None else probe.unmeasured,
+            detail,
+        )
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
         return result
-
-    def _judge_test(self, item: pytest.Item, verdicts: list[Verdict]) -> None:
-        self.results.add_verdicts("test", item.nodeid, verdicts)
-        failed = [v for v in verdicts if not v.passed]
-        if failed and not self.record_only:
-            lines = "\n".join(f"  {v.line()}" for v in verdicts)
-            detail_lines: list[str] = item.stash.get(DETAIL_KEY, [])
-            detail = "\n".join(detail_lines)
-            pytest.fail(
-                f"cdp-accept: {len(failed)} of {len(verdicts)} thresholds missed:\n{lines}"
-                + (f"\n{detail}" if detail else ""),
-                pytrace=False,
-            )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         """Stress, recovery and leak gates run the body in a loop of their own."""
         spec = pyfuncitem.stash.get(GATE_KEY, None)
-        if spec is None or spec.loop is None:
+        request = None if spec is None else spec.loop_request
+        if spec is None or request is None:
             return None
-        name = f"cdp_{spec.loop}"
+        where = f"{pyfuncitem.nodeid}: cdp_{spec.loop}"
         if inspect.iscoroutinefunction(pyfuncitem.obj):
-            raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs a plain (sync) test")
-        from .engine import stability
-
+            raise pytest.UsageError(f"{where} needs a plain (sync) test")
+        page = pyfuncitem.stash.get(PAGE_KEY, None)
+        if page is None:
+            raise pytest.UsageError(f"{where} needs the cdp_page fixture")
         funcargs = pyfuncitem.funcargs
-        holder = pyfuncitem.stash.get(HOLDER_KEY, None)
-        if holder is None:
-            raise pytest.UsageError(f"{pyfuncitem.nodeid}: {name} needs the cdp_page fixture")
+        # The test function's own arguments, as pytest's own pytest_pyfunc_call picks
+        # them: pytest has no public spelling of this list (pytest-asyncio reads it too).
         kwargs = {arg: funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
 
         def body(page: SyncPage) -> object:
             return pyfuncitem.obj(**{**kwargs, "cdp_page": page})
 
+        pool: SyncPool = funcargs["cdp_pool"]  # type: ignore[assignment]  # cdp_page's own
         recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
-        request = spec.loop_request
-        assert request is not None  # spec.loop is set
-        detail = stability.run_loop(
-            request, body, holder, recorder, self._progress(pyfuncitem), self.factor
+        pyfuncitem.stash[DETAIL_KEY] = self.progress.run_loop(
+            pyfuncitem.name, request, body, pool, page, recorder, self.judge.factor
         )
-        pyfuncitem.stash[DETAIL_KEY] = detail
         return True
-
-    def _progress(self, item: pytest.Item) -> Callable[[str], None] | None:
-        """Live progress lines on the terminal (not under xdist: the controller prints)."""
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        capture = self.config.pluginmanager.get_plugin("capturemanager")
-        if self.is_worker or reporter is None or capture is None:
-            return None
-
-        def write(text: str) -> None:
-            with capture.global_and_fixture_disabled():
-                reporter.write_line(f"    {item.name}: {text}")
-
-        return write
-
-    def test_finished(self, item: pytest.Item, recorder: MetricsRecorder) -> None:
-        samples = recorder.all_samples()
-        self.results.add_samples(item.nodeid, self.worker, samples)
-        for metric, values in recorder.by_name().items():
-            stat = "p95" if len(values) > 1 else "value"
-            item.user_properties.append(
-                (f"cdp.{metric}.{stat}", round(compute_stat(stat, values), 3))
-            )
 
     # -- the run: merge workers, session gates, outputs ---------------------------
 
     @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
-        if output:
-            self.results.merge_wire(output)
-        scope = getattr(node, "workeroutput", {}).get(WORKER_SCOPE)
-        if scope:
-            # Every worker collects the whole selection: any one's view of it will do.
-            data = json.loads(scope)
-            self.produced |= set(data["produced"])
-            self.deselected = max(self.deselected, int(data["deselected"]))
+        output = getattr(node, "workeroutput", {})
+        if output.get(WORKER_OUTPUT):
+            self.results.merge_wire(output[WORKER_OUTPUT])
+        if output.get(WORKER_SCOPE):
+            self.judge.merge_scope(output[WORKER_SCOPE])
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.close_pool()
+        self.pools.close()
         if self.is_worker:
-            self.config.workeroutput[WORKER_OUTPUT] = self.results.to_wire()  # type: ignore[attr-defined]
-            self.config.workeroutput[WORKER_SCOPE] = json.dumps(  # type: ignore[attr-defined]
-                {"produced": sorted(self.produced), "deselected": self.deselected}
-            )
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output[WORKER_OUTPUT] = self.results.to_wire()
+            output[WORKER_SCOPE] = self.judge.scope_wire()
             return
-        if self.config.option.collectonly or not self.tests_run:
+        if self.config.option.collectonly or not self.judge.tests_run:
             return  # nothing ran: no gate to judge, no report to overwrite
-        if self.gates:
-            verdicts: list[Verdict] = judge_session(
-                self.gates,
-                self.results.by_metric(),
-                self.produced,
-                self.factor,
-                self.deselected,
-            )
-            self.results.add_verdicts("session", "", verdicts)
-            self.session_failed = any(not v.passed for v in verdicts)
-            if self.session_failed and not self.record_only and session.exitstatus == 0:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self._write_outputs(session)
-
-    def _write_outputs(self, session: pytest.Session) -> None:
-        """Baselines, then the JSON, HTML and pytest-benchmark files, from one report dict
-        (built, and its writers imported, only when one of them is asked for)."""
-        compare_name = _setting(self.config, "cdp_compare")
-        save_name = _setting(self.config, "cdp_save")
-        targets = {
-            option: _setting(self.config, option)
-            for option in ("cdp_json", "cdp_html", "cdp_benchmark_json")
-        }
-        if not (compare_name or save_name or any(targets.values())):
-            return
-        report = self.results.to_json({"factor": self.factor, "record_only": self.record_only})
-        if compare_name or save_name:
-            self._baselines(session, report, compare_name, save_name)
-        for option, target in targets.items():
-            if not target:
-                continue
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if option == "cdp_json":
-                path.write_text(json.dumps(report, indent=1))
-            elif option == "cdp_html":
-                from .gate.html_report import write_html
-
-                write_html(report, path)
-            else:
-                from .gate.benchmark_export import write_pytest_benchmark
-
-                write_pytest_benchmark(report, path)
-            self.notes.append(f"{option.removeprefix('cdp_').replace('_', ' ')} report: {path}")
-
-    def _baselines(
-        self,
-        session: pytest.Session,
-        report: dict[str, Any],
-        compare_name: str | None,
-        save_name: str | None,
-    ) -> None:
-        from .gate.baseline import BaselineStore, compare, missing_baseline_message
-
-        folder = _setting(self.config, "cdp_baseline_dir") or self.config.rootpath / BASELINE_DIR
-        store = BaselineStore(Path(folder))
+        missed = self.judge.judge_session()
         try:
-            if compare_name:
-                baseline = store.find(compare_name)
-                if baseline is None:
-                    name = "default" if compare_name == "latest" else compare_name
-                    saved = store.save(name, report, cwd=self.config.rootpath)
-                    self.notes.append(missing_baseline_message(name, saved))
-                else:
-                    comparison = compare(report, baseline, self.fail_rules)
-                    report["comparison"] = comparison.to_json()
-                    self.comparison_lines = comparison.lines()
-                    if comparison.failed:
-                        self.session_failed = True
-                        if not self.record_only and session.exitstatus == 0:
-                            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            if save_name:
-                saved = store.save(save_name, report, cwd=self.config.rootpath)
-                self.notes.append(f"saved baseline {save_name!r} ({saved})")
+            regressed = self.outputs.write(
+                {"factor": self.judge.factor, "record_only": self.judge.record_only}
+            )
         except CDPAcceptError as exc:
             raise pytest.UsageError(str(exc)) from None
+        self.run_failed = missed or regressed
+        if self.run_failed and not self.judge.record_only and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or not (self.results.samples or self.results.verdicts or self.notes):
+        if self.is_worker:
             return
-        title = "cdp-accept"
-        if self.factor != 1.0:
-            title += f" (time thresholds x{self.factor:g})"
-        if self.record_only:
-            title += " (record only)"
-        terminalreporter.write_sep("=", title)
-        for line in self.results.summary_lines():
-            terminalreporter.write_line(line)
-        if self.comparison_lines:
-            terminalreporter.write_line("")
-            for line in self.comparison_lines:
-                terminalreporter.write_line(f"  {line}")
-        for note in self.notes:
-            terminalreporter.write_line(f"  {note}")
-        if self.session_failed:
-            verb = "would fail" if self.record_only else "failed"
-            terminalreporter.write_line(f"  the run {verb}: a session gate or baseline was missed")
+        summary = self.outputs.summary(
+            factor=self.judge.factor, record_only=self.judge.record_only, run_failed=self.run_failed
+        )
+        if summary is not None:
+            title, lines = summary
+            terminalreporter.write_sep("=", title)
+            for line in lines:
+                terminalreporter.write_line(line)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.close_pool()  # normally already closed by the cdp_pool fixture
+        self.pools.close()  # normally already closed by the cdp_pool fixture
 
 
-GATE_KEY = pytest.StashKey[GateSpec]()
-HOLDER_KEY: pytest.StashKey[PageHolder] = pytest.StashKey()
-DETAIL_KEY = pytest.StashKey[list[str]]()
-PROBE_KEY: pytest.StashKey[TestProbe] = pytest.StashKey()
-MARKER_ERROR_KEY: pytest.StashKey[str] = pytest.StashKey()
-NOTHING_MEASURED = (
-    "nothing measured: the test uses no cdp fixture (cdp_page, cdp_async_page, cdp_browser, "
-    "cdp_fleet or cdp_metrics)"
-)
-WORKER_OUTPUT = "cdp_accept_results"
-WORKER_SCOPE = "cdp_accept_scope"
-APP_FIXTURES = ("cdp_app", "cdp_base_url")
+def _manager(config: pytest.Config) -> CDPAccept:
+    manager = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    assert isinstance(manager, CDPAccept)
+    return manager
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).lower() in ("1", "true", "yes", "on")
+def _fixture_names(item: pytest.Item) -> tuple[str, ...]:
+    """Every fixture a test uses, directly or through other fixtures."""
+    return tuple(getattr(item, "fixturenames", ()))
 
 
 def _registered_cdp_markers(config: pytest.Config) -> set[str]:
@@ -628,16 +304,15 @@ def _registered_cdp_markers(config: pytest.Config) -> set[str]:
     return names
 
 
-def _uses_app(item: pytest.Item) -> bool:
-    names = getattr(getattr(item, "_fixtureinfo", None), "names_closure", ())
-    return any(name in APP_FIXTURES for name in names)
-
-
 def _holds_recorder(item: pytest.Item) -> bool:
     """Whether the test can record metrics of its own: it asks for ``cdp_metrics``
     itself or through a fixture of the project's (ours ask for it only to hand the
     engine the recorder). A test that fetches it with ``request.getfixturevalue`` is
-    not seen: name the metric in a marker then."""
+    not seen: name the metric in a marker then.
+
+    pytest has no public view of which fixture asks for which: this reads its
+    fixture info, as pytest's own hooks do.
+    """
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
@@ -650,19 +325,12 @@ def _holds_recorder(item: pytest.Item) -> bool:
     return False
 
 
-BASELINE_DIR = ".cdp-accept/baselines"
-
-
-def _parse_fail_rules(rules: list[str]) -> list[Any]:
-    from .gate.baseline import parse_fail_rules
-
-    return parse_fail_rules(rules)
-
-
-def _manager(config: pytest.Config) -> CDPAccept:
-    manager = config.pluginmanager.get_plugin(PLUGIN_NAME)
-    assert isinstance(manager, CDPAccept)
-    return manager
+def pool_options_from_config(config: pytest.Config) -> PoolOptions:
+    """The pool's options from the command line and the ini file (option first)."""
+    try:
+        return _manager(config).settings.pool_options()
+    except CDPAcceptError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 # -- fixtures (each overridable, as in pytest-playwright) --------------------------
@@ -677,11 +345,11 @@ def cdp_pool_options(pytestconfig: pytest.Config) -> PoolOptions:
 @pytest.fixture(scope="session")
 def cdp_pool(pytestconfig: pytest.Config, cdp_pool_options: PoolOptions) -> Iterator[SyncPool]:
     """The process's browser pool (one per xdist worker); browsers start on first lease."""
-    manager = _manager(pytestconfig)
-    yield manager.pool(cdp_pool_options)
+    pools = _manager(pytestconfig).pools
+    yield pools.get(cdp_pool_options)
     # Closed here, at session teardown: an xdist worker reports "finished" after this
     # and may be torn down before pytest_unconfigure has run to the end.
-    manager.close_pool()
+    pools.close()
 
 
 @pytest.fixture
@@ -692,7 +360,8 @@ def cdp_metrics(request: pytest.FixtureRequest) -> Iterator[MetricsRecorder]:
     recorder = MetricsRecorder()
     request.node.stash[PROBE_KEY] = TestProbe(recorder)
     yield recorder
-    _manager(request.config).test_finished(request.node, recorder)
+    properties = _manager(request.config).outputs.test_finished(request.node.nodeid, recorder)
+    request.node.user_properties.extend(properties)
 
 
 def _probe(request: pytest.FixtureRequest) -> TestProbe:
@@ -704,11 +373,10 @@ def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
     if marker is None:
         return None
     mode = marker.args[0] if marker.args else marker.kwargs.get("mode")
-    if mode not in ISOLATION_MODES:
-        raise pytest.UsageError(
-            f"{request.node.nodeid}: cdp_isolation({mode!r}): expected 'reset' or 'context'"
-        )
-    return mode  # type: ignore[no-any-return]
+    try:
+        return check_isolation(mode, f"{request.node.nodeid}: cdp_isolation")
+    except CDPAcceptError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]:
@@ -730,17 +398,14 @@ def cdp_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
-    from .engine import stability
-
     isolation, fresh_browser = _page_needs(request)
-    page, lease = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
-    _probe(request).use(page._runner, lease.page.browser, lease.page)
-    holder = stability.PageHolder(cdp_pool, page, lease)
-    request.node.stash[HOLDER_KEY] = holder  # recovery may move the page to a new browser
+    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    _probe(request).use(page.runner, page.core.browser, page.core)
+    request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
         yield page
     finally:
-        cdp_pool.release_page(holder.page, holder.lease)
+        cdp_pool.release_page(page)
 
 
 @pytest.fixture
@@ -751,12 +416,12 @@ def cdp_async_page(
     from .engine.sync import AsyncPage
 
     isolation, fresh_browser = _page_needs(request)
-    page, lease = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
-    _probe(request).use(page._runner, lease.page.browser, lease.page)
+    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    _probe(request).use(page.runner, page.core.browser, page.core)
     try:
-        yield AsyncPage(page._runner, lease.page)
+        yield AsyncPage(page.runner, page.core)
     finally:
-        cdp_pool.release_page(page, lease)
+        cdp_pool.release_page(page)
 
 
 @pytest.fixture
@@ -768,8 +433,8 @@ def cdp_browser(
     fresh = spec is not None and spec.fresh_browser
     browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     probe = _probe(request)
-    probe.use(browser._runner, browser._browser)
-    browser.on_new_page = lambda page: probe.use(browser._runner, page.browser, page)
+    probe.use(browser.runner, browser.core)
+    browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
     try:
         yield browser
     finally:
@@ -792,7 +457,7 @@ def cdp_fleet(
         )
     from .engine.fleet import Fleet, SyncFleet
 
-    runner = cdp_pool._runner
+    runner = cdp_pool.runner
     fleet = Fleet(cdp_pool_options, cdp_metrics)
     probe = _probe(request)
     try:
@@ -812,9 +477,9 @@ def cdp_fleet(
 def cdp_base_url(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> str | None:
     """Base URL of the app under test: ``--cdp-base-url`` / ini ``cdp_base_url``, else
     pytest-base-url's ``--base-url`` when that plugin is installed, else None."""
-    value = _setting(pytestconfig, "cdp_base_url")
+    value = _manager(pytestconfig).settings.text("cdp_base_url")
     if value:
-        return str(value)
+        return value
     if pytestconfig.pluginmanager.has_plugin("base_url"):
         return request.getfixturevalue("base_url") or None
     return None

@@ -24,7 +24,7 @@ import pytest
 
 from pytest_cdp_accept.engine import launcher
 from pytest_cdp_accept.engine.pool import PoolOptions
-from pytest_cdp_accept.engine.sync import SyncPool
+from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
 from pytest_cdp_accept.site import LocalSite
 
 T = TypeVar("T")
@@ -109,11 +109,36 @@ def pool(pool_root: Path) -> Iterator[SyncPool]:
 
 
 @pytest.fixture
+def page(pool: SyncPool) -> Iterator[SyncPage]:
+    """A page leased from the module's pool for one test."""
+    leased = pool.acquire_page()
+    yield leased
+    pool.release_page(leased)
+
+
+@pytest.fixture
+def fresh_pool(pool_root: Path) -> Iterator[SyncPool]:
+    """A pool of its own, for tests that count launches or kill browsers."""
+    pools: list[SyncPool] = []
+
+    def make(**options: object) -> SyncPool:
+        created = SyncPool(PoolOptions(**options))  # type: ignore[arg-type]
+        pools.append(created)
+        return created
+
+    yield make  # type: ignore[misc]
+    for created in pools:
+        created.close()
+    assert not processes_using(str(pool_root))
+    assert not roots_in(pool_root)
+
+
+@pytest.fixture
 def run(pool: SyncPool) -> Any:
     """Run a coroutine on the pool's loop (for tests of the async core)."""
 
     def runner(coro: Coroutine[Any, Any, T]) -> T:
-        return pool._runner.run(coro)
+        return pool.runner.run(coro)
 
     return runner
 

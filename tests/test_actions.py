@@ -39,9 +39,9 @@ def recorder() -> MetricsRecorder:
 
 @pytest.fixture
 def page(pool: SyncPool, recorder: MetricsRecorder) -> Iterator[SyncPage]:
-    page, lease = pool.acquire_page(recorder)
+    page = pool.acquire_page(recorder)
     yield page
-    pool.release_page(page, lease)
+    pool.release_page(page)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -491,18 +491,18 @@ def test_selector_engines_and_chaining(page: SyncPage) -> None:
 
 
 def test_wait_for_selector_states(page: SyncPage) -> None:
-    page.set_content(
-        """<div id="box" style="display:none">box</div>
-           <script>
-             setTimeout(() => document.querySelector('#box').style.display = 'block', 100);
-             setTimeout(() => document.querySelector('#box').style.display = 'none', 250);
-             setTimeout(() => document.querySelector('#box').remove(), 400);
-           </script>"""
-    )
+    # Each change is scheduled just before the wait that expects it, so a slow machine
+    # can never skip a state between two waits.
+    page.set_content('<div id="box" style="display:none">box</div>')
+    box = "document.querySelector('#box')"
     assert page.wait_for_selector("#box", state="attached") == 1
+    page.evaluate(f"setTimeout(() => {box}.style.display = 'block', 100); 1")
     page.wait_for_selector("#box")
     assert page.is_visible("#box")
+    page.evaluate(f"setTimeout(() => {box}.style.display = 'none', 100); 1")
     page.wait_for_selector("#box", state="hidden")
+    assert not page.is_visible("#box")
+    page.evaluate(f"setTimeout(() => {box}.remove(), 100); 1")
     assert page.wait_for_selector("#box", state="detached") == 0
     with pytest.raises(ActionTimeoutError, match="matched nothing"):
         page.wait_for_selector("#box", timeout=0.3)
@@ -559,8 +559,8 @@ def test_element_screenshot(page: SyncPage) -> None:
 
 
 def test_the_async_page_twin(pool: SyncPool, site: LocalSite) -> None:
-    page, lease = pool.acquire_page()
-    twin = AsyncPage(page._runner, lease.page)
+    page = pool.acquire_page()
+    twin = AsyncPage(page.runner, page.core)
 
     async def journey() -> Any:
         await twin.goto(site.url("/app"))
@@ -574,12 +574,12 @@ def test_the_async_page_twin(pool: SyncPool, site: LocalSite) -> None:
     try:
         assert asyncio.run(journey()) == (True, 3, "Saved")
     finally:
-        pool.release_page(page, lease)
+        pool.release_page(page)
 
 
 def test_the_async_core_page(pool: SyncPool, run: Any, site: LocalSite) -> None:
-    page, lease = pool.acquire_page()
-    core = lease.page
+    page = pool.acquire_page()
+    core = page.core
 
     async def journey() -> tuple[int, str]:
         await core.goto(site.url("/app"))
@@ -590,7 +590,7 @@ def test_the_async_core_page(pool: SyncPool, run: Any, site: LocalSite) -> None:
     try:
         assert run(journey()) == (200, "All done")
     finally:
-        pool.release_page(page, lease)
+        pool.release_page(page)
 
 
 def test_send_batch_answers_in_order_and_leaves_nothing_pending(run: Any) -> None:

@@ -332,7 +332,7 @@ def test_no_commit_without_git(outside_git: Path, monkeypatch: pytest.MonkeyPatc
         ("memory.peak.max:512KB", "memory.peak", "max", 0.5, False, "MB", "0.5 MB"),
         ("memory.js_heap.max:1gb", "memory.js_heap", "max", 1024.0, False, "MB", "1024 MB"),
         ("leaks.js_heap.max:64KB/run", "leaks.js_heap", "max", 64.0, False, "KB/run", "64 KB/run"),
-        ("leaks.js_heap.max:1MB", "leaks.js_heap", "max", 1024.0, False, "KB/run", "1024 KB/run"),
+        ("leaks.js_heap.max:1MB/run", "leaks.js_heap", "max", 1024, False, "KB/run", "1024 KB/run"),
         ("leaks.dom_nodes.max:5/run", "leaks.dom_nodes", "max", 5.0, False, "/run", "5/run"),
         ("stress.success.rate:5%", "stress.success", "avg", 5.0, True, "%", "5%"),
         ("recovery.success.avg:10%", "recovery.success", "avg", 10.0, True, "%", "10%"),
@@ -370,6 +370,12 @@ def test_parse_fail_rule(
         ("navigation.p95:10MB", r'unit "MB" does not fit navigation \(latency\); use a percentage'),
         ("memory.idle.max:50ms", r'unit "ms" does not fit memory\.idle \(memory\)'),
         ("stress.success.rate:0.1ms", r'unit "ms" does not fit stress\.success \(rate\)'),
+        # The threshold grammar's units: a growth amount is per run, as in cdp_leaks.
+        (
+            "leaks.js_heap.max:1MB",
+            r'unit "MB" does not fit leaks\.js_heap \(growth\); .* KB/run, MB/run or GB/run',
+        ),
+        ("leaks.dom_nodes.max:5KB/run", r'unit "KB/run" does not fit leaks\.dom_nodes .* /run'),
         ("navigation.p95:-5%", "is negative"),
         ("navigation.p95:fast", r'"fast" is not a number with a unit or %'),
         ("navigation.p95:", "the limit is missing"),

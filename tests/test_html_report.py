@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_cdp_accept.engine.sync import SyncPool
+from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
 from pytest_cdp_accept.gate.html_report import MAX_DOTS, MAX_POINTS, render_html, write_html
 from pytest_cdp_accept.gate.report import SCHEMA, Results
 from pytest_cdp_accept.gate.thresholds import compute_stat, format_value
@@ -597,21 +597,21 @@ def tiny_report() -> dict[str, Any]:
 
 @pytest.fixture
 def in_browser(pool: SyncPool, tmp_path: Path) -> Iterator[Any]:
-    leases = []
+    pages: list[SyncPage] = []
 
     def show(report: dict[str, Any]) -> dict[str, Any]:
-        path = tmp_path / f"report{len(leases)}.html"
+        path = tmp_path / f"report{len(pages)}.html"
         write_html(report, path)
-        page, lease = pool.acquire_page()
-        leases.append((page, lease))
+        page = pool.acquire_page()
+        pages.append(page)
         navigation = page.goto(path.as_uri())
         assert navigation.ok
         result: dict[str, Any] = page.evaluate(CHECK_CHARTS)
         return result
 
     yield show
-    for page, lease in leases:
-        pool.release_page(page, lease)
+    for page in pages:
+        pool.release_page(page)
 
 
 @pytest.mark.parametrize(

@@ -64,21 +64,21 @@ def test_a_process_that_is_gone_reads_none() -> None:
 def test_a_page_and_its_cross_site_iframe_are_found_in_their_renderers(
     pool: SyncPool, site: LocalSite, run: Any
 ) -> None:
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     try:
         page.goto(site.url("/"))
-        alone = run(lease.page.renderer_pids())
+        alone = run(page.core.renderer_pids())
         page.evaluate(
             "new Promise(r => { const f = document.createElement('iframe');"
             f" f.onload = () => r(true); f.src = {site.alt_url('/')!r};"
             " document.body.appendChild(f); })"
         )
-        with_frame = run(lease.page.renderer_pids())
-        process = lease.page.browser.process
+        with_frame = run(page.core.renderer_pids())
+        process = page.core.browser.process
         assert process is not None
         roles = dict(ProcessRoles().tree(process.pid))
     finally:
-        pool.release_page(page, lease)
+        pool.release_page(page)
     assert len(alone) == 1
     # localhost is another site than 127.0.0.1: its frame has a renderer of its own.
     assert len(with_frame) == 2
@@ -89,16 +89,16 @@ def test_a_page_and_its_cross_site_iframe_are_found_in_their_renderers(
 def test_the_tracing_service_a_lookup_starts_is_not_the_browsers(
     pool: SyncPool, site: LocalSite, run: Any
 ) -> None:
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     try:
         page.goto(site.url("/"))
-        run(lease.page.renderer_pids())
-        process = lease.page.browser.process
+        run(page.core.renderer_pids())
+        process = page.core.browser.process
         assert process is not None
         every = [(p.pid, process_role(p)) for p in process.process_tree()]
         counted = ProcessRoles().tree(process.pid)
     finally:
-        pool.release_page(page, lease)
+        pool.release_page(page)
     tracing = [pid for pid, role in every if role.endswith("TracingService")]
     assert tracing  # the lookup started it ...
     assert not set(tracing) & {pid for pid, _ in counted}  # ... and it is not counted
@@ -109,12 +109,12 @@ def test_the_tracing_service_a_lookup_starts_is_not_the_browsers(
 
 
 def test_a_fresh_browser_is_one_no_earlier_lease_used(pool: SyncPool, site: LocalSite) -> None:
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     page.goto(site.url("/"))
-    used = lease.page.browser
-    pool.release_page(page, lease)
-    fresh_page, fresh_lease = pool.acquire_page(fresh_browser=True)
-    fresh = fresh_lease.page.browser
+    used = page.core.browser
+    pool.release_page(page)
+    fresh_page = pool.acquire_page(fresh_browser=True)
+    fresh = fresh_page.core.browser
     try:
         assert fresh is not used
         assert fresh.pid != used.pid
@@ -122,12 +122,12 @@ def test_a_fresh_browser_is_one_no_earlier_lease_used(pool: SyncPool, site: Loca
         # Until it serves its first lease, the fresh browser is the one a fresh lease gets.
         assert psutil.pid_exists(fresh.pid or 0)
     finally:
-        pool.release_page(fresh_page, fresh_lease)
-    again, again_lease = pool.acquire_page()
+        pool.release_page(fresh_page)
+    again = pool.acquire_page()
     try:
-        assert again_lease.page.browser is fresh  # an ordinary lease takes what is there
+        assert again.core.browser is fresh  # an ordinary lease takes what is there
     finally:
-        pool.release_page(again, again_lease)
+        pool.release_page(again)
 
 
 def test_mb_is_binary() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_cdp_accept.run.settings import SETTINGS, Setting, Settings
+
 from .conftest import INNER_ARGS, processes_using, roots_in, run_pytest
 
 
@@ -85,11 +87,72 @@ def test_options_are_listed(pytester: pytest.Pytester) -> None:
     )
 
 
+_SIDES = {"ini": ("2", "1.5", "false"), "option": ("3", "2.5", "true")}
+
+
+def _given(setting: Setting, side: str) -> str:
+    """A valid value of ``setting`` as the ``side`` ("ini" or "option") spells it, each
+    side's different from the other's (a single choice aside)."""
+    whole, fraction, flag = _SIDES[side]
+    if setting.choices:
+        return setting.choices[0 if side == "ini" else -1]
+    return {"int": whole, "float": fraction, "flag": flag}.get(setting.kind, side)
+
+
+def _typed(setting: Setting, side: str) -> object:
+    text = _given(setting, side)
+    converters = {
+        "int": int,
+        "float": float,
+        "flag": lambda t: t == "true",
+        "lines": lambda t: (t,),
+    }
+    return converters.get(setting.kind, str)(text)
+
+
+def test_every_setting_falls_back_to_the_ini_file_and_the_option_wins(
+    pytester: pytest.Pytester,
+) -> None:
+    ini = [f"{s.name} = {_given(s, 'ini')}" for s in SETTINGS if s.ini]
+    pytester.makeini("[pytest]\n" + "\n".join(ini) + "\n")
+    blank = pytester.parseconfig()
+    read = Settings(lambda name: blank.getoption(name, default=None), blank.getini)
+    for setting in SETTINGS:
+        if setting.flag:  # every option defaults to None; its dest is the ini key
+            assert blank.getoption(setting.name) is None, setting.name
+        expected = _typed(setting, "ini") if setting.ini else read.value(setting.name)
+        assert read.value(setting.name) == expected, setting.name
+    args = [s.flag for s in SETTINGS if s.flag and s.kind == "flag"]
+    args += [f"{s.flag}={_given(s, 'option')}" for s in SETTINGS if s.flag and s.kind != "flag"]
+    given = pytester.parseconfig(*args)
+    read = Settings(lambda name: given.getoption(name, default=None), given.getini)
+    for setting in SETTINGS:
+        if setting.flag:
+            assert read.value(setting.name) == _typed(setting, "option"), setting.name
+
+
 def test_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncdp_isolation = sometimes\n")
     pytester.makepyfile("def test_page(cdp_page):\n    pass\n")
     result = run_pytest(pytester)
     result.stdout.fnmatch_lines(["*cdp_isolation = 'sometimes': expected one of reset, context*"])
+    assert result.ret != 0
+
+
+def test_bad_isolation_marker_is_a_usage_error(pytester: pytest.Pytester, isolated: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_isolation("sometimes")
+        def test_page(cdp_page):
+            pass
+        """
+    )
+    result = run_pytest(pytester)
+    result.stdout.fnmatch_lines(
+        ["*test_page: cdp_isolation 'sometimes': expected one of reset, context*"]
+    )
     assert result.ret != 0
 
 
@@ -105,6 +168,21 @@ def test_ini_is_the_fallback_and_the_option_wins(pytester: pytest.Pytester, isol
     run_pytest(pytester, "-s", "--cdp-isolation=reset").stdout.fnmatch_lines(
         ["*ISOLATION reset 2*"]
     )
+
+
+def test_every_pool_setting_reaches_the_pool_options(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makeini("[pytest]\ncdp_recycle_after = 7\ncdp_browser_args = --lang=de\n")
+    pytester.makepyfile(
+        """
+        def test_options(cdp_pool_options):
+            o = cdp_pool_options
+            print("POOL", o.recycle_after, o.recycle_memory_mb, o.args, o.navigation_timeout)
+        """
+    )
+    result = run_pytest(pytester, "-s", "--cdp-recycle-memory=900", "--cdp-navigation-timeout=12.5")
+    result.stdout.fnmatch_lines(["*POOL 7 900.0 ('--lang=de',) 12.5*"])
 
 
 def test_missing_browser_is_one_clear_error_per_test_and_no_hang(

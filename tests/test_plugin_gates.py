@@ -141,8 +141,8 @@ def test_memory_gates_on_a_remote_browser_fail_as_not_measurable(
     isolated: Path,
     remote_browser: tuple[subprocess.Popen[bytes], str],
 ) -> None:
-    # PSS is read from local processes: a remote browser has none, which used to read
-    # as 0 MB and pass any limit.
+    # PSS is read from local processes: a remote browser has none, and must not read as
+    # 0 MB, which would pass any limit.
     _, endpoint = remote_browser
     pytester.makepyfile(
         """

@@ -84,7 +84,7 @@ def test_the_action_timeout_defaults_to_10_s_and_option_beats_ini(
     pytester.makepyfile(
         """
         def test_default(cdp_page):
-            print(f"DEFAULT={cdp_page._page.browser.action_timeout}")
+            print(f"DEFAULT={cdp_page.core.browser.action_timeout}")
         """
     )
     result = run_pytest(pytester, "-s")

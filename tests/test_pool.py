@@ -14,30 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_cdp_accept import PoolClosedError, PoolOptions, UsageError
+from pytest_cdp_accept import PoolOptions, UsageError
 from pytest_cdp_accept.engine.pool import HEALTH_CHECK_AFTER, PooledBrowser
 from pytest_cdp_accept.engine.sync import SyncBrowser, SyncPage, SyncPool
 from pytest_cdp_accept.metrics import MetricsRecorder
 from pytest_cdp_accept.site import LocalSite
 
 from .conftest import processes_using, roots_in
-
-
-@pytest.fixture
-def fresh_pool(pool_root: Path) -> Iterator[SyncPool]:
-    """A pool of its own, for tests that count launches or kill browsers."""
-    pools: list[SyncPool] = []
-
-    def make(**options: object) -> SyncPool:
-        created = SyncPool(PoolOptions(**options))  # type: ignore[arg-type]
-        pools.append(created)
-        return created
-
-    yield make  # type: ignore[misc]
-    for created in pools:
-        created.close()
-    assert not processes_using(str(pool_root))
-    assert not roots_in(pool_root)
 
 
 def test_pool_is_lazy(fresh_pool: object, pool_root: Path) -> None:
@@ -87,10 +70,10 @@ def test_dead_browser_is_replaced_never_handed_out(fresh_pool: object, site: Loc
     first_pid = browser.pid
     browser.kill()
     pool.release_browser(browser)
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     assert page.browser_pid != first_pid
     assert page.goto(site.url("/")).status == 200
-    pool.release_page(page, lease)
+    pool.release_page(page)
     assert pool.pool.stats.browsers_replaced == 1
 
 
@@ -124,7 +107,7 @@ def test_pages_a_browser_lease_opens_are_closed_at_its_end(
     browser, pages = _lease_with_pages(pool, site)
     pool.release_browser(browser)
     pool.close()  # waits for the background closes
-    assert all(p._page.closed for p in pages)
+    assert all(p.core.closed for p in pages)
 
 
 def test_every_page_of_a_browser_lease_is_visible_and_paints(
@@ -144,32 +127,6 @@ def test_every_page_of_a_browser_lease_is_visible_and_paints(
         pool.release_browser(browser)
 
 
-def test_pages_opened_from_many_threads_share_the_lease_context_and_all_close(
-    fresh_pool: object,
-) -> None:
-    # The sync API is thread-safe: four threads opening the lease's first pages at once
-    # must get one context between them, or a second context outlives the lease.
-    pool = fresh_pool()  # type: ignore[operator]
-    browser = pool.acquire_browser()
-    with ThreadPoolExecutor(max_workers=4) as threads:
-        pages = list(threads.map(lambda _: browser.new_page(), range(4)))
-    contexts = {page._page.context_id for page in pages}
-    pool.release_browser(browser)
-    pool.close()  # waits for the background closes
-    assert len(contexts) == 1, contexts
-    assert all(page._page.closed for page in pages)
-
-
-def test_a_page_used_after_its_pool_closed_says_so(fresh_pool: object) -> None:
-    # It used to raise a bare RuntimeError('Event loop is closed') from asyncio.
-    pool = fresh_pool()  # type: ignore[operator]
-    page, lease = pool.acquire_page()
-    pool.release_page(page, lease)
-    pool.close()
-    with pytest.raises(PoolClosedError, match="belongs to a pool that is closed"):
-        page.evaluate("1 + 1")
-
-
 def test_a_burst_of_concurrent_leases_reuses_its_pages(fresh_pool: object, site: LocalSite) -> None:
     # 30 threads taking turns: a page wiped while others wait for one goes to a waiter,
     # not to the bin for being over the idle cap (which made the pool open ~55 pages).
@@ -177,9 +134,9 @@ def test_a_burst_of_concurrent_leases_reuses_its_pages(fresh_pool: object, site:
 
     def worker() -> None:
         for _ in range(4):
-            page, lease = pool.acquire_page()
+            page = pool.acquire_page()
             page.goto(site.url("/"))
-            pool.release_page(page, lease)
+            pool.release_page(page)
 
     with ThreadPoolExecutor(max_workers=30) as threads:
         list(threads.map(lambda _: worker(), range(30)))
@@ -195,9 +152,9 @@ def test_recycle_after_n_leases(fresh_pool: object) -> None:
     pool = fresh_pool(recycle_after=2)  # type: ignore[operator]
     pids = []
     for _ in range(3):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         pids.append(page.browser_pid)
-        pool.release_page(page, lease)
+        pool.release_page(page)
     assert pids[0] == pids[1] != pids[2]
 
 
@@ -205,11 +162,11 @@ def test_reset_mode_reuses_a_wiped_page(fresh_pool: object, site: LocalSite) -> 
     pool = fresh_pool()  # type: ignore[operator]
     targets = set()
     for _ in range(4):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         assert page.url == "about:blank" or page.evaluate("location.href") == "about:blank"
         page.goto(site.url("/"))
         targets.add(page.target_id)
-        pool.release_page(page, lease)
+        pool.release_page(page)
     assert len(targets) <= 2  # two pages take turns: one in use while the other is wiped
 
 
@@ -218,52 +175,37 @@ def test_reset_pages_are_visible_focused_and_paint(fresh_pool: object, site: Loc
     # the first page, the one prepared ahead, then both again and again after their wipes
     # (how fast they paint: tests/test_frame_rate.py)
     for _ in range(6):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         page.goto(site.url("/"))
         frame = "new Promise(r => requestAnimationFrame(() => r(document.visibilityState)))"
         assert page.evaluate(frame, timeout=10) == "visible"
         assert page.evaluate("document.hasFocus()") is True
-        pool.release_page(page, lease)
+        pool.release_page(page)
 
 
 def test_tainted_and_crashed_pages_are_not_reused(fresh_pool: object, site: LocalSite) -> None:
     pool = fresh_pool()  # type: ignore[operator]
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     page.send("Emulation.setUserAgentOverride", {"userAgent": "tainted/1.0"})
     tainted = page.target_id
-    pool.release_page(page, lease)
-    page, lease = pool.acquire_page()
+    pool.release_page(page)
+    page = pool.acquire_page()
     crashed = page.target_id
     page.goto(site.url("/"))
     page.crash()
-    pool.release_page(page, lease)
+    pool.release_page(page)
     for _ in range(4):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         assert page.target_id not in (tainted, crashed)
         assert page.evaluate("navigator.userAgent") != "tainted/1.0"
-        pool.release_page(page, lease)
-
-
-def test_event_handlers_do_not_outlive_the_lease(fresh_pool: object, site: LocalSite) -> None:
-    pool = fresh_pool()  # type: ignore[operator]
-    seen: list[str] = []
-    page, lease = pool.acquire_page()
-    page.on("Page.loadEventFired", lambda params: seen.append("first"))
-    page.goto(site.url("/"))
-    pool.release_page(page, lease)
-    count = len(seen)
-    for _ in range(2):
-        page, lease = pool.acquire_page()
-        page.goto(site.url("/"))
-        pool.release_page(page, lease)
-    assert len(seen) == count
+        pool.release_page(page)
 
 
 def test_page_open_is_recorded(fresh_pool: object) -> None:
     pool = fresh_pool()  # type: ignore[operator]
     recorder = MetricsRecorder()
-    page, lease = pool.acquire_page(recorder)
-    pool.release_page(page, lease)
+    page = pool.acquire_page(recorder)
+    pool.release_page(page)
     assert len(recorder.samples("page_open")) == 1
     assert len(recorder.samples("startup")) == 1
 
@@ -312,8 +254,8 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
     hits = site.hits("/cached.js")
     seen = set()
     for lease_number in range(4):
-        page, lease = pool.acquire_page()
-        seen.add(lease.page.target_id)
+        page = pool.acquire_page()
+        seen.add(page.target_id)
         # Asked at once, before any navigation gives a wipe still running time to finish.
         assert page.send("Network.getAllCookies")["cookies"] == [], lease_number
         for origin_url in (site.url, site.alt_url):
@@ -329,7 +271,7 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
             assert page.evaluate(READ) != CLEAN
         page.goto(site.url("/cacheable"))
         assert site.hits("/cached.js") == hits, "precondition: the HTTP cache serves cached.js"
-        pool.release_page(page, lease)
+        pool.release_page(page)
     if isolation == "reset":
         assert len(seen) == 2, "reset mode: two pages take turns"
 
@@ -354,7 +296,7 @@ def test_what_a_journey_leaves_is_not_seen_by_the_next(
     pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
     clean = None
     for lease_number in range(4):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         page.goto(site.url("/app"))
         page.evaluate(COUNT_OVERS)
         traces = page.evaluate(JOURNEY_TRACES)
@@ -376,7 +318,7 @@ def test_what_a_journey_leaves_is_not_seen_by_the_next(
         assert left["hovered"] > 0, "precondition: the mouse is over the page"
         assert left["focused"] == "INPUT", "precondition: the filter has focus"
         assert left["scrolled"][1] > 0, "precondition: the document is scrolled"
-        pool.release_page(page, lease)
+        pool.release_page(page)
 
 
 # -- resilience ------------------------------------------------------------------------
@@ -396,9 +338,9 @@ def test_a_transient_launch_failure_is_retried(
     )
     script.chmod(0o755)
     pool = fresh_pool(executable=str(script))  # type: ignore[operator]
-    page, lease = pool.acquire_page()
+    page = pool.acquire_page()
     assert page.goto(site.url("/")).status == 200
-    pool.release_page(page, lease)
+    pool.release_page(page)
     assert marker.exists()
     assert pool.pool.stats.browsers_launched == 1
 
@@ -428,10 +370,10 @@ def test_recycle_when_memory_passes_the_limit(fresh_pool: object, site: LocalSit
     pool = fresh_pool(recycle_memory_mb=1)  # type: ignore[operator]
     pids = []
     for _ in range(2):
-        page, lease = pool.acquire_page()
+        page = pool.acquire_page()
         page.goto(site.url("/"))
         pids.append(page.browser_pid)
-        pool.release_page(page, lease)
+        pool.release_page(page)
     assert pids[0] != pids[1]
 
 
@@ -473,7 +415,7 @@ def test_a_lease_cancelled_during_a_launch_leaves_the_pool_its_size(fresh_pool: 
         await core.release_browser(second)
         return first, second
 
-    first, second = pool._runner.run(scenario())
+    first, second = pool.runner.run(scenario())
     assert first is not second  # the second lease launched the pool's second browser
 
 
@@ -494,7 +436,7 @@ def test_a_lease_cancelled_during_the_health_check_gives_its_claim_back(
             await asyncio.gather(lease, return_exceptions=True)
         return pooled
 
-    pooled = pool._runner.run(scenario())
+    pooled = pool.runner.run(scenario())
     assert pooled.active == 0
     assert "pages active=0" in repr(pool)
 
@@ -520,7 +462,7 @@ def test_a_stalled_browser_in_use_is_not_checked_or_closed_under_its_lease(
         await core.release_page(first)
         await core.release_page(second_lease)
 
-    pool._runner.run(scenario())
+    pool.runner.run(scenario())
 
 
 def test_a_browser_failing_its_check_retires_once_the_leases_on_it_end(
@@ -548,7 +490,7 @@ def test_a_browser_failing_its_check_retires_once_the_leases_on_it_end(
         await until(lambda: stale.browser.closed)
         await core.release_browser(replacement)
 
-    pool._runner.run(scenario())
+    pool.runner.run(scenario())
 
 
 def test_a_parked_page_that_crashed_is_disposed_with_its_context(
@@ -579,7 +521,7 @@ def test_a_parked_page_that_crashed_is_disposed_with_its_context(
             assert asyncio.get_running_loop().time() < deadline, "crashed contexts outlived them"
             await asyncio.sleep(0.05)
 
-    pool._runner.run(scenario())
+    pool.runner.run(scenario())
 
 
 @pytest.mark.parametrize("delay", [0, 0.02])
@@ -587,9 +529,9 @@ def test_an_interrupted_close_leaves_kill_now_every_browser(
     fresh_pool: object, pool_root: Path, delay: float
 ) -> None:
     pool = fresh_pool()  # type: ignore[operator]
-    page, lease = pool.acquire_page()
-    pool.release_page(page, lease)
-    process = lease.owner.browser.process
+    page = pool.acquire_page()
+    pool.release_page(page)
+    process = page.core.browser.process
     assert process is not None
 
     async def interrupted_close() -> None:
@@ -598,9 +540,9 @@ def test_an_interrupted_close_leaves_kill_now_every_browser(
         closing.cancel()  # Ctrl-C: SyncPool.close cancels it, then calls kill_now
         await asyncio.gather(closing, return_exceptions=True)
 
-    pool._runner.run(interrupted_close())
+    pool.runner.run(interrupted_close())
     pool.pool.kill_now()
-    pool._runner.run(until(lambda: not processes_using(str(pool_root))))
+    pool.runner.run(until(lambda: not processes_using(str(pool_root))))
     assert not roots_in(pool_root)
     # Reaped on the loop that started it, or its transport warns when collected.
-    pool._runner.run(asyncio.wait_for(process.proc.wait(), 10))
+    pool.runner.run(asyncio.wait_for(process.proc.wait(), 10))

@@ -41,7 +41,7 @@ from .keys import KeyboardState, mouse_events, parse_modifiers, typed
 from .selectors import parse_selector
 
 if TYPE_CHECKING:
-    from .browser import Browser, Navigation, Page
+    from .browser import Browser, Navigation, Page, _LazyTiming, _NavigationWatch
 
 WaitState = Literal["visible", "attached", "hidden", "detached"]
 WAIT_STATES = ("visible", "attached", "hidden", "detached")
@@ -135,6 +135,12 @@ class PageActions:
     url: str
     navigation_metric: str
     _committed_loader: str
+
+    if TYPE_CHECKING:  # the navigation helpers of the Page this class is mixed into
+
+        async def _stop_loading(self) -> None: ...
+
+        async def _wait_network_idle(self, deadline: float) -> float: ...
 
     @property
     def _page(self) -> Page:
@@ -238,19 +244,7 @@ class PageActions:
             if remaining <= 0:
                 raise ActionTimeoutError(action, selector, state, observation, timeout)
             try:
-                context_id, fresh = await self._world_context(remaining + ANSWER_GRACE)
-                call = f"__cdpAccept.run({json.dumps({**spec, 'timeout': remaining * 1000.0})})"
-                expression = f"{_script()}\n;{call}" if fresh else call
-                reply = await self.session.send(
-                    "Runtime.evaluate",
-                    {
-                        "expression": expression,
-                        "contextId": context_id,
-                        "returnByValue": True,
-                        "awaitPromise": True,
-                    },
-                    timeout=remaining + ANSWER_GRACE,
-                )
+                reply, fresh = await self._run_script(spec, remaining)
             except CommandError as exc:
                 if not exc.message.startswith(_CONTEXT_GONE):
                     raise
@@ -283,6 +277,25 @@ class PageActions:
             raise ActionTimeoutError(
                 action, selector, state, str(answer.get("observation", observation)), timeout
             )
+
+    async def _run_script(
+        self, spec: dict[str, Any], remaining: float
+    ) -> tuple[dict[str, Any], bool]:
+        """Send one operation to the injected script in the utility world (with the
+        script's source when the world is new); the reply, and whether it was new."""
+        context_id, fresh = await self._world_context(remaining + ANSWER_GRACE)
+        call = f"__cdpAccept.run({json.dumps({**spec, 'timeout': remaining * 1000.0})})"
+        reply = await self.session.send(
+            "Runtime.evaluate",
+            {
+                "expression": f"{_script()}\n;{call}" if fresh else call,
+                "contextId": context_id,
+                "returnByValue": True,
+                "awaitPromise": True,
+            },
+            timeout=remaining + ANSWER_GRACE,
+        )
+        return reply, fresh
 
     async def _act(
         self,
@@ -703,7 +716,7 @@ class PageActions:
         :class:`Navigation`, whose ``elapsed_ms`` runs from the start of the block, and
         a ``navigation`` sample is recorded as ``goto`` records one.
         """
-        from .browser import WAIT_UNTIL, Navigation, _LazyTiming, _NavigationWatch
+        from .browser import WAIT_UNTIL, Navigation, _NavigationWatch
 
         if wait_until not in WAIT_UNTIL:
             raise UsageError(f"wait_until={wait_until!r}: expected one of {', '.join(WAIT_UNTIL)}")
@@ -717,8 +730,7 @@ class PageActions:
             arrived.set()
 
         expected = ExpectedNavigation()
-        page = self._page
-        watch = _NavigationWatch(page)
+        watch = _NavigationWatch(self._page)
         offs = self._watch_commits(on_commit)
         start = time.perf_counter()
         try:
@@ -733,21 +745,10 @@ class PageActions:
                     "pass expect_navigation(timeout=...) or raise --cdp-navigation-timeout "
                     "if it is just slow",
                 ) from None  # fmt: skip
-            kind, loader, where, committed = commits[0]
-            if kind == "document":
-                try:
-                    end = await watch.wait(loader, wait_until, deadline)
-                except asyncio.TimeoutError:
-                    await page._stop_loading()
-                    raise NavigationTimeoutError(where, wait_until, seconds) from None
-                status = watch.status.get(loader)
-                where = watch.url.get(loader) or where
-                timing: dict[str, float] | _LazyTiming = _LazyTiming(page, loader, loop)
-            else:
-                end = committed
-                if wait_until == "networkidle":
-                    end = await page._wait_network_idle(deadline)
-                status, timing = None, {}
+            kind = commits[0][0]
+            where, status, end, timing = await self._reach(
+                commits[0], watch, wait_until, seconds, deadline
+            )
         finally:
             for off in offs:
                 off()
@@ -759,6 +760,33 @@ class PageActions:
         self.recorder.record(self.navigation_metric, nav.elapsed_ms)
         if check_status and status is not None and status >= 400:
             raise HTTPStatusError(where, status, nav)
+
+    async def _reach(
+        self,
+        commit: tuple[str, str, str, float],
+        watch: _NavigationWatch,
+        wait_until: str,
+        seconds: float,
+        deadline: float,
+    ) -> tuple[str, int | None, float, dict[str, float] | _LazyTiming]:
+        """Wait for a committed navigation to reach ``wait_until``: its final URL, status,
+        end time and timing (a same-document one has no status and no timing)."""
+        from .browser import _LazyTiming
+
+        kind, loader, where, committed = commit
+        if kind != "document":
+            end = committed
+            if wait_until == "networkidle":
+                end = await self._wait_network_idle(deadline)
+            return where, None, end, {}
+        try:
+            end = await watch.wait(loader, wait_until, deadline)
+        except asyncio.TimeoutError:
+            await self._stop_loading()
+            raise NavigationTimeoutError(where, wait_until, seconds) from None
+        status = watch.status.get(loader)
+        where = watch.url.get(loader) or where
+        return where, status, end, _LazyTiming(self._page, loader, asyncio.get_running_loop())
 
     # -- screenshots, viewport, content --------------------------------------------------
 
@@ -834,7 +862,7 @@ class PageActions:
         seconds = self.browser.navigation_timeout if timeout is None else self._timeout(timeout)
         await self._in_page("set_content", None, {"op": "loaded"}, "the load event", seconds)
 
-    async def _reset_journey_state(self) -> None:
+    async def reset_journey_state(self) -> None:
         """Undo what journeys leave on a page beyond its document (the pool calls this
         between tests; the document itself is replaced by the wipe)."""
         self._world = None

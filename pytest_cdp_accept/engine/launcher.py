@@ -58,7 +58,7 @@ LAUNCH_TIMEOUT_SETTING = "--cdp-launch-timeout (ini cdp_launch_timeout)"
 
 # Switches every launched browser gets. Chromium here has no outside network,
 # so everything that phones home is off; --no-startup-window saves the initial
-# about:blank tab (spawn-to-ready 276 ms -> 164 ms on 2 cores); the
+# about:blank tab (spawn-to-ready 164 ms with it, 276 ms without, on 2 cores); the
 # back-forward cache would keep old pages alive in pooled tabs.
 BASE_ARGS = (
     "--headless",
@@ -84,10 +84,11 @@ BASE_ARGS = (
     "--disable-renderer-backgrounding",
     "--disable-ipc-flooding-protection",
     # RenderDocument (a new frame host per navigation) costs ~19 % more browser CPU
-    # per navigate-and-wipe cycle here (230 -> 187 ms CPU, 134 -> 116 ms wall).
-    # New headless opens two omnibox pop-up WebUI pages per browser context (window)
-    # and keeps a spare renderer warm: a new context started three renderers, now one
-    # (50 tests in context mode: 17-20 s -> 10-12 s).
+    # per navigate-and-wipe cycle (230 ms of CPU and 134 ms wall with it, 187 and 116
+    # without, on 2 cores). New headless opens two omnibox pop-up WebUI pages per
+    # browser context (window) and keeps a spare renderer warm: without those, a new
+    # context starts one renderer instead of three (50 tests in context mode: 10-12 s
+    # instead of 17-20 s).
     "--disable-features=Translate,MediaRouter,OptimizationHints,AcceptCHFrame,RenderDocument,"
     "WebUIOmniboxPopup,WebUIOmniboxAimPopup,SpareRendererForSitePerProcess",
     "--metrics-recording-only",
@@ -278,7 +279,8 @@ def make_root(base: str | None = None) -> Path:
     return root
 
 
-def _owner_alive(root: Path) -> bool:
+def owner_alive(root: Path) -> bool:
+    """Whether the process that made temp root ``root`` still runs (if not, it is stale)."""
     try:
         pid_text, start_text = (root / OWNER_FILE).read_text().split()
         pid, start = int(pid_text), float(start_text)
@@ -329,7 +331,7 @@ def sweep_stale(base: str | None = None) -> list[str]:
         except OSError:
             continue
         candidates += [Path(e.path) for e in entries if e.name.startswith(ROOT_PREFIX)]
-    stale = [root for root in candidates if root.is_dir() and not _owner_alive(root)]
+    stale = [root for root in candidates if root.is_dir() and not owner_alive(root)]
     if not stale:
         return []
     markers = [str(root) for root in stale]

@@ -16,6 +16,17 @@ DEFAULT_NAVIGATION_TIMEOUT = 30.0
 DEFAULT_ACTION_TIMEOUT = 10.0
 
 
+def check_isolation(mode: object, setting: str = "isolation") -> Isolation:
+    """``mode`` if it names an isolation mode, else a UsageError naming ``setting``.
+
+    The one check of an isolation mode, wherever it comes from (option, ini, marker,
+    code).
+    """
+    if mode not in ISOLATION_MODES:
+        raise UsageError(f"{setting} {mode!r}: expected one of {', '.join(ISOLATION_MODES)}")
+    return mode  # type: ignore[return-value]  # one of the Literal's values
+
+
 @dataclass(frozen=True)
 class PoolOptions:
     """How the pool launches (or connects to) browsers and hands out pages."""
@@ -46,10 +57,7 @@ class PoolOptions:
     def __post_init__(self) -> None:
         if self.size < 1:
             raise UsageError(f"pool size must be at least 1, got {self.size}")
-        if self.isolation not in ISOLATION_MODES:
-            raise UsageError(
-                f"isolation {self.isolation!r}: expected one of {', '.join(ISOLATION_MODES)}"
-            )
+        check_isolation(self.isolation)
         if self.recycle_after is not None and self.recycle_after < 1:
             raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
         if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:

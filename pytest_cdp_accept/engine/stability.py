@@ -37,7 +37,6 @@ from ..metrics import (
     RecoveryRequest,
     StressRequest,
 )
-from .pool import PageLease
 from .sync import SyncPage, SyncPool
 
 Body = Callable[[SyncPage], object]
@@ -182,16 +181,16 @@ def run_stress(
             start = time.perf_counter()
             error: BaseException | None
             try:
-                page, lease = pool.acquire_page(recorder)
+                page = pool.acquire_page(recorder)
             except CDPAcceptError as exc:
                 error = exc
             else:
-                page._page.navigation_metric = "stress.navigation"
-                page._page.action_metric = "stress.action"
+                page.navigation_metric = "stress.navigation"
+                page.action_metric = "stress.action"
                 try:
                     error = _call(body, page)
                 finally:
-                    pool.release_page(page, lease)
+                    pool.release_page(page)
             recorder.record("stress.run", (time.perf_counter() - start) * 1000.0)
             recorder.record("stress.success", 0.0 if error else 1.0)
             outcomes.add(error)
@@ -226,24 +225,10 @@ class RecoveryRun:
     error: str = ""
 
 
-class PageHolder:
-    """The test's page and its lease; recovery may swap the lease (the handle stays)."""
-
-    def __init__(self, pool: SyncPool, page: SyncPage, lease: PageLease) -> None:
-        self.pool = pool
-        self.page = page
-        self.lease = lease
-
-    def replace_browser_page(self, recorder: MetricsRecorder) -> None:
-        """The browser died: a page on a healthy (new) browser behind the same handle."""
-        metrics = self.page._page.navigation_metric, self.page._page.action_metric
-        self.lease = self.pool.replace_page(self.page, self.lease, recorder)
-        self.page._page.navigation_metric, self.page._page.action_metric = metrics
-
-
 def run_recovery(
     body: Body,
-    holder: PageHolder,
+    pool: SyncPool,
+    page: SyncPage,
     recorder: MetricsRecorder,
     *,
     crashes: int,
@@ -251,21 +236,24 @@ def run_recovery(
     within_ms: float,
     progress: Progress | None = None,
 ) -> tuple[Outcomes, list[RecoveryRun]]:
-    """Run the body, then for each fault: inject, recover, run the body again."""
-    body(holder.page)  # the body must pass before any fault: a failure here is the test's
-    holder.page._page.navigation_metric = "recovery.navigation"
-    holder.page._page.action_metric = "recovery.action"
+    """Run the body, then for each fault: inject, recover, run the body again.
+
+    ``page`` is a lease of ``pool``: a browser fault moves it to a new browser.
+    """
+    body(page)  # the body must pass before any fault: a failure here is the test's
+    page.navigation_metric = "recovery.navigation"
+    page.action_metric = "recovery.action"
     outcomes = Outcomes()
     runs: list[RecoveryRun] = []
     for index in range(crashes):
         fault = kind if kind != "mixed" else ("renderer", "browser")[index % 2]
-        url = holder.page.url
+        url = page.url
         start = time.perf_counter()
         error: BaseException | None = None
         try:
-            inject(holder.page, fault)
-            recover(holder, fault, url, recorder)
-            error = _call(body, holder.page)
+            inject(page, fault)
+            recover(pool, page, fault, url)
+            error = _call(body, page)
         except Exception as exc:
             error = exc
         elapsed = (time.perf_counter() - start) * 1000.0
@@ -289,21 +277,19 @@ def inject(page: SyncPage, fault: str) -> None:
     if fault == "renderer":
         page.crash()
     elif fault == "browser":
-        browser = page._page.browser
-        page._runner.run(browser.kill())
+        page.browser.kill()
     else:
         raise ValueError(f"fault kind {fault!r}: expected renderer or browser")
 
 
-def recover(holder: PageHolder, fault: str, url: str, recorder: MetricsRecorder) -> None:
+def recover(pool: SyncPool, page: SyncPage, fault: str, url: str) -> None:
     """Bring the page back where it was: revive the crashed tab, or a new browser's page."""
-    page = holder.page
-    if fault == "browser" or not page._page.browser.is_alive():
-        holder.replace_browser_page(recorder)
+    if fault == "browser" or not page.browser.is_alive():
+        pool.replace_page(page)
     if url and url != "about:blank":
-        page._runner.run(page._page.goto(url, record=False, check_status=False))
+        page.goto(url, record=False, check_status=False)
     elif page.crashed:
-        page._runner.run(page._page.goto("about:blank", record=False))
+        page.goto("about:blank", record=False)
 
 
 # -- leaks -----------------------------------------------------------------------------
@@ -373,25 +359,6 @@ def slope(values: Sequence[float]) -> float:
     return num / den
 
 
-def heap_sample(page: SyncPage) -> tuple[float, float, float, float]:
-    """After a forced GC: JS heap used (KB), DOM nodes, documents, JS event listeners."""
-    core = page._page
-
-    async def sample() -> tuple[float, float, float, float]:
-        await core.session.send("HeapProfiler.collectGarbage")
-        await core.session.send("HeapProfiler.collectGarbage")
-        counters = await core.session.send("Memory.getDOMCounters")
-        metrics = await core.metrics()
-        return (
-            metrics.get("JSHeapUsedSize", 0.0) / 1024.0,
-            float(counters.get("nodes", 0)),
-            float(counters.get("documents", 0)),
-            float(counters.get("jsEventListeners", 0)),
-        )
-
-    return page._runner.run(sample())
-
-
 def run_leaks(
     body: Body,
     page: SyncPage,
@@ -411,11 +378,11 @@ def run_leaks(
 
     def one(index: int) -> None:
         body(page)  # a failing body fails the test: leak figures of a broken body mean nothing
-        heap, nodes, documents, listeners = heap_sample(page)
-        series.js_heap_kb.append(heap)
-        series.dom_nodes.append(nodes)
-        series.documents.append(documents)
-        series.listeners.append(listeners)
+        usage = page.heap_usage()
+        series.js_heap_kb.append(usage.js_heap_kb)
+        series.dom_nodes.append(float(usage.dom_nodes))
+        series.documents.append(float(usage.documents))
+        series.listeners.append(float(usage.listeners))
         if progress is not None and (index + 1) % max(1, runs // 5) == 0:
             progress(f"leaks: {index + 1}/{runs} runs")
 
@@ -438,12 +405,15 @@ def run_leaks(
 def run_loop(
     request: LoopRequest,
     body: Body,
-    holder: PageHolder,
+    pool: SyncPool,
+    page: SyncPage,
     recorder: MetricsRecorder,
     progress: Progress | None = None,
     factor: float = 1.0,
 ) -> list[str]:
     """Run the loop the request asks for; return the lines that explain its outcome.
+
+    ``page`` is the test's own page, a lease of ``pool`` (stress leases pages of its own).
 
     ``factor`` (``--cdp-threshold-factor``) scales the recovery time limit, as it
     scales every other time threshold.
@@ -451,7 +421,7 @@ def run_loop(
     if isinstance(request, StressRequest):
         outcomes = run_stress(
             body,
-            holder.pool,
+            pool,
             recorder,
             runs=request.runs,
             concurrency=request.concurrency,
@@ -462,7 +432,8 @@ def run_loop(
     if isinstance(request, RecoveryRequest):
         outcomes, runs = run_recovery(
             body,
-            holder,
+            pool,
+            page,
             recorder,
             crashes=request.crashes,
             kind=request.kind,
@@ -475,7 +446,7 @@ def run_loop(
         request,
         run_leaks(
             body,
-            holder.page,
+            page,
             recorder,
             runs=request.runs,
             warmup=request.warmup,

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..errors import PoolClosedError, UsageError
 from ..metrics import NULL_RECORDER, Recorder
-from .browser import Browser, MemoryInfo, Navigation, Page, WaitUntil
+from .browser import Browser, HeapUsage, MemoryInfo, Navigation, Page, WaitUntil
 from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
 from .sync_actions import AsyncPageActions, SyncPageActions
 
@@ -94,20 +94,65 @@ class _Facade:
     def __init__(self, runner: LoopThread) -> None:
         self._runner = runner
 
+    @property
+    def runner(self) -> LoopThread:
+        """The loop thread the asyncio core behind this object runs on: code that drives
+        the core directly (a fleet, a probe) runs its coroutines there."""
+        return self._runner
+
 
 # -- sync ---------------------------------------------------------------------
 
 
 class SyncPage(_Facade, SyncPageActions):
-    """A page, blocking API. ``cdp_page`` gives one of these."""
+    """A page, blocking API. ``cdp_page`` gives one of these.
 
-    def __init__(self, runner: LoopThread, page: Page) -> None:
+    A page from :meth:`SyncPool.acquire_page` holds its pool lease until
+    :meth:`SyncPool.release_page`. If its browser dies, :meth:`SyncPool.replace_page`
+    moves the handle to a page on a healthy browser: whoever holds the handle keeps
+    using it.
+    """
+
+    def __init__(self, runner: LoopThread, page: Page, lease: PageLease | None = None) -> None:
         super().__init__(runner)
         self._page = page
+        self._lease = lease
         self._offs: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return repr(self._page).replace("<Page", "<SyncPage", 1)
+
+    @property
+    def core(self) -> Page:
+        """The asyncio :class:`~pytest_cdp_accept.engine.browser.Page` behind this handle,
+        for coroutines run on :attr:`runner` (it changes when :meth:`SyncPool.replace_page`
+        moves the handle)."""
+        return self._page
+
+    @property
+    def browser(self) -> SyncBrowserView:
+        """The browser this page lives on: pid, version, is_alive, memory, kill."""
+        return SyncBrowserView(self._runner, self._page.browser)
+
+    @property
+    def navigation_metric(self) -> str:
+        """The metric :meth:`goto` records into: ``navigation``, or the name a loop under
+        load gives its navigations (``stress.navigation``, ``recovery.navigation``)."""
+        return self._page.navigation_metric
+
+    @navigation_metric.setter
+    def navigation_metric(self, name: str) -> None:
+        self._page.navigation_metric = name
+
+    @property
+    def action_metric(self) -> str:
+        """The metric actions record into: ``action``, or a loop's own
+        (``stress.action``, ``recovery.action``)."""
+        return self._page.action_metric
+
+    @action_metric.setter
+    def action_metric(self, name: str) -> None:
+        self._page.action_metric = name
 
     @property
     def url(self) -> str:
@@ -132,10 +177,21 @@ class SyncPage(_Facade, SyncPageActions):
         wait_until: WaitUntil = "load",
         timeout: float | None = None,
         check_status: bool = True,
+        record: bool = True,
     ) -> Navigation:
-        """Navigate; see :meth:`pytest_cdp_accept.browser.Page.goto`."""
+        """Navigate; see :meth:`pytest_cdp_accept.engine.browser.Page.goto`.
+
+        ``record=False`` leaves the navigation out of the test's metrics (recovery
+        restoring a page after a fault is not the navigation being measured).
+        """
         return self._runner.run(
-            self._page.goto(url, wait_until=wait_until, timeout=timeout, check_status=check_status)
+            self._page.goto(
+                url,
+                wait_until=wait_until,
+                timeout=timeout,
+                check_status=check_status,
+                record=record,
+            )
         )
 
     def evaluate(self, expression: str, *, timeout: float | None = None) -> Any:
@@ -148,6 +204,10 @@ class SyncPage(_Facade, SyncPageActions):
 
     def metrics(self) -> dict[str, float]:
         return self._runner.run(self._page.metrics())
+
+    def heap_usage(self) -> HeapUsage:
+        """JS heap and DOM counters after a forced garbage collection (leak sampling)."""
+        return self._runner.run(self._page.heap_usage())
 
     def crash(self) -> None:
         self._runner.run(self._page.crash())
@@ -167,10 +227,21 @@ class SyncPage(_Facade, SyncPageActions):
     def wait_for(self, event: str, *, timeout: float = 30.0) -> dict[str, Any]:
         return self._runner.run(self._page.session.wait_for(event, timeout=timeout))
 
-    def _detach(self) -> None:
+    def _end_lease(self) -> PageLease | None:
+        """Drop this handle's event handlers and hand over its lease (None if it has none
+        any more)."""
         for off in self._offs:
             self._runner.loop.call_soon_threadsafe(off)
         self._offs.clear()
+        lease, self._lease = self._lease, None
+        return lease
+
+    def _move_to(self, lease: PageLease) -> None:
+        """Point this handle at ``lease``'s page, recording where this one did."""
+        lease.page.navigation_metric = self._page.navigation_metric
+        lease.page.action_metric = self._page.action_metric
+        self._page = lease.page
+        self._lease = lease
 
 
 class SyncBrowserView(_Facade):
@@ -183,6 +254,12 @@ class SyncBrowserView(_Facade):
 
     def __repr__(self) -> str:
         return repr(self._browser).replace("<Browser", f"<{type(self).__name__}", 1)
+
+    @property
+    def core(self) -> Browser:
+        """The asyncio :class:`~pytest_cdp_accept.engine.browser.Browser` behind this
+        handle, for coroutines run on :attr:`runner`."""
+        return self._browser
 
     @property
     def pid(self) -> int | None:
@@ -267,27 +344,33 @@ class SyncPool(_Facade):
         isolation: Isolation | None = None,
         *,
         fresh_browser: bool = False,
-    ) -> tuple[SyncPage, PageLease]:
+    ) -> SyncPage:
+        """A clean page on a pooled browser (with ``fresh_browser``, on a browser that
+        served no lease before); it holds its lease until :meth:`release_page`."""
         lease = self._runner.run(
             self.pool.acquire_page(recorder, isolation, fresh_browser=fresh_browser)
         )
-        return SyncPage(self._runner, lease.page), lease
+        return SyncPage(self._runner, lease.page, lease)
 
-    def release_page(self, page: SyncPage, lease: PageLease) -> None:
-        page._detach()
-        self._runner.run(self.pool.release_page(lease))
+    def release_page(self, page: SyncPage) -> None:
+        """Give the page's lease back (its event handlers go with it); a second release
+        of the same page does nothing."""
+        lease = page._end_lease()
+        if lease is not None:
+            self._runner.run(self.pool.release_page(lease))
 
-    def replace_page(
-        self, page: SyncPage, lease: PageLease, recorder: Recorder = NULL_RECORDER
-    ) -> PageLease:
-        """Point ``page`` at a fresh lease (its browser died) and give the old one back.
+    def replace_page(self, page: SyncPage) -> None:
+        """Move ``page`` to a fresh page on a healthy browser (its browser died) and give
+        the old lease back.
 
-        The handle the test holds keeps working; returns the new lease.
+        The handle keeps working, recording into the same recorder and metric.
         """
-        new = self._runner.run(self.pool.acquire_page(recorder, lease.isolation))
-        page._page = new.page
-        self._runner.run(self.pool.release_page(lease))
-        return new
+        held = page._lease
+        if held is None:
+            raise UsageError("replace_page needs a page leased by acquire_page, not yet released")
+        lease = self._runner.run(self.pool.acquire_page(held.page.recorder, held.isolation))
+        page._move_to(lease)
+        self._runner.run(self.pool.release_page(held))
 
     def acquire_browser(
         self, recorder: Recorder = NULL_RECORDER, *, fresh: bool = False

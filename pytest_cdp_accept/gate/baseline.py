@@ -31,7 +31,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -41,7 +41,7 @@ import psutil
 
 from ..errors import UsageError
 from ..metrics import BUILTIN_LATENCY, METRIC_KINDS, kind_of, unit_of
-from .thresholds import format_value
+from .thresholds import UNITS, format_amount, format_value, number_text, spell_units
 
 __all__ = [
     "BASELINE_SCHEMA",
@@ -308,35 +308,6 @@ def missing_baseline_message(name: str, saved_path: str | Path) -> str:
 
 _LIMIT_RE = re.compile(r"\+?\s*(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>.*)", re.DOTALL)
 
-_ABSOLUTE_UNITS: dict[str, dict[str, tuple[Decimal, str]]] = {
-    "latency": {"ms": (Decimal(1), "ms"), "s": (Decimal(1000), "ms")},
-    "memory": {
-        "kb": (Decimal(1) / Decimal(1024), "MB"),
-        "mb": (Decimal(1), "MB"),
-        "gb": (Decimal(1024), "MB"),
-    },
-    "growth": {
-        "kb/run": (Decimal(1), "KB/run"),
-        "mb/run": (Decimal(1024), "KB/run"),
-        "gb/run": (Decimal(1024 * 1024), "KB/run"),
-        "kb": (Decimal(1), "KB/run"),
-        "mb": (Decimal(1024), "KB/run"),
-        "gb": (Decimal(1024 * 1024), "KB/run"),
-    },
-    "/run": {"/run": (Decimal(1), "/run")},
-}
-_UNITS_TEXT = {
-    "latency": "ms or s",
-    "memory": "KB, MB or GB",
-    "growth": "KB/run, MB/run or GB/run",
-    "/run": "/run",
-}
-
-
-def _number_text(value: float) -> str:
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
 
 @dataclass(frozen=True)
 class FailRule:
@@ -362,10 +333,9 @@ class FailRule:
     @property
     def limit_text(self) -> str:
         """The limit in canonical form: ``"10%"``, ``"50 ms"``, ``"20 MB"``."""
-        number = _number_text(self.limit)
         if self.relative:
-            return f"{number}%"
-        return f"{number}{self.unit}" if self.unit == "/run" else f"{number} {self.unit}"
+            return f"{number_text(self.limit)}%"
+        return format_amount(self.limit, self.unit)
 
     def exceeded(self, baseline: float, current: float) -> bool:
         """Whether going from ``baseline`` to ``current`` worsens by more than the limit."""
@@ -390,9 +360,11 @@ def parse_fail_rule(text: str) -> FailRule:
     dotted part, one of ``min med avg p95 p99 max`` (``value`` means ``max``,
     ``rate`` means ``avg``, the success rate of a rate metric). The limit is a
     percentage (``10%``: the stat may worsen by up to 10 % of the baseline value)
-    or an amount in the metric's unit (``50ms``, ``0.5s``; ``20MB``; ``64KB/run``).
-    A bare number is refused as ambiguous. Rates and counts only take a
-    percentage; for them a drop is what worsens.
+    or an amount in the metric's unit, written as a threshold writes it (``50ms``,
+    ``0.5s``; ``20MB``; ``64KB/run``; ``5/run``; see
+    :data:`~pytest_cdp_accept.gate.thresholds.UNITS`). A bare number is refused as
+    ambiguous. Rates and counts only take a percentage; for them a drop is what
+    worsens.
     """
     if not isinstance(text, str):
         raise UsageError(f"bad fail rule {text!r}: expected a string like 'navigation.p95:10%'")
@@ -410,6 +382,19 @@ def parse_fail_rule(text: str) -> FailRule:
         raise bad('no ":" between the metric and the limit')
     if ":" in limit_text:
         raise bad('more than one ":"')
+    metric, stat = _rule_target(target, limit_text, bad)
+    if not limit_text:
+        raise bad("the limit is missing")
+    number, written_unit = _rule_number(limit_text, bad)
+    kind = kind_of(metric)
+    if re.sub(r"\s+", "", written_unit) == "%":
+        return FailRule(source, metric, stat, float(number), True, "%", kind)
+    factor, unit = _rule_amount_unit(metric, limit_text, written_unit, bad)
+    return FailRule(source, metric, stat, float(number * factor), False, unit, kind)
+
+
+def _rule_target(target: str, limit_text: str, bad: Callable[[str], UsageError]) -> tuple[str, str]:
+    """``(metric, stat)`` of a rule's ``<metric>.<stat>``, aliases resolved."""
     metric, dot, stat_text = target.rpartition(".")
     metric, stat_text = metric.strip(), stat_text.strip().lower()
     if not dot or not metric or any(ch.isspace() for ch in metric):
@@ -426,9 +411,11 @@ def parse_fail_rule(text: str) -> FailRule:
             f'unknown stat "{stat_text}"{hint}; allowed: {" ".join(RULE_STATS)} '
             "(and value = max, rate = avg)"
         )
-    kind = kind_of(metric)
-    if not limit_text:
-        raise bad("the limit is missing")
+    return metric, stat
+
+
+def _rule_number(limit_text: str, bad: Callable[[str], UsageError]) -> tuple[Decimal, str]:
+    """The number of a limit and its unit as written."""
     match = _LIMIT_RE.fullmatch(limit_text)
     if match is None:
         if limit_text.lstrip().startswith("-"):
@@ -438,24 +425,32 @@ def parse_fail_rule(text: str) -> FailRule:
         number = Decimal(match.group("num"))
     except InvalidOperation:  # pragma: no cover - the regex only lets numbers through
         raise bad(f'the limit "{limit_text}" is not a number') from None
-    unit_text = re.sub(r"\s+", "", match.group("unit")).lower()
-    unit_family = "/run" if unit_of(metric) == "/run" else kind
-    if unit_text == "%":
-        return FailRule(source, metric, stat, float(number), True, "%", kind)
-    absolute = _ABSOLUTE_UNITS.get(unit_family)
+    return number, match.group("unit").strip()
+
+
+def _rule_amount_unit(
+    metric: str, limit_text: str, written_unit: str, bad: Callable[[str], UsageError]
+) -> tuple[Decimal, str]:
+    """The factor and canonical unit of an absolute limit: a unit of the threshold
+    grammar that gives the unit the metric is recorded in (no bare number, no %)."""
+    kind = kind_of(metric)
+    amounts = {
+        spelled: value
+        for spelled, value in UNITS[kind].items()
+        if spelled not in ("", "%") and value[1] == unit_of(metric)
+    }
     allowed = "a percentage such as 10% (relative change allowed)"
-    if absolute is not None:
-        allowed += f" or an amount in {_UNITS_TEXT[unit_family]}"
-    if not unit_text:
+    if amounts:
+        allowed += f" or an amount in {spell_units(amounts)}"
+    if not written_unit:
         raise bad(
             f'"{limit_text}" has no unit, which is ambiguous; write {allowed}, e.g. "{limit_text}%"'
         )
-    if absolute is None or unit_text not in absolute:
-        raise bad(
-            f'unit "{match.group("unit").strip()}" does not fit {metric} ({kind}); use {allowed}'
-        )
-    factor, unit = absolute[unit_text]
-    return FailRule(source, metric, stat, float(number * factor), False, unit, kind)
+    by_lower = {spelled.lower(): value for spelled, value in amounts.items()}
+    unit_key = re.sub(r"\s+", "", written_unit).lower()
+    if unit_key not in by_lower:
+        raise bad(f'unit "{written_unit}" does not fit {metric} ({kind}); use {allowed}')
+    return by_lower[unit_key]
 
 
 def parse_fail_rules(texts: Sequence[str]) -> list[FailRule]:
@@ -629,33 +624,45 @@ def compare(
         if rule.metric not in current_metrics or rule.metric not in baseline_metrics:
             where = "this run" if rule.metric not in current_metrics else "the baseline"
             result.unmatched.append(f"rule {rule.text}: no {rule.metric} in {where}")
-
     for metric in sorted(set(current_metrics) & set(baseline_metrics)):
-        wanted = set(_DEFAULT_STATS.get(kind_of(metric), COMPARED_STATS))
-        wanted |= {stat for (m, stat) in by_target if m == metric}
-        for stat in RULE_STATS:
-            if stat not in wanted:
-                continue
-            old = _stat_value(baseline_metrics[metric], stat)
-            new = _stat_value(current_metrics[metric], stat)
-            metric_rules = by_target.get((metric, stat), [])
-            if old is None or new is None:
-                for rule in metric_rules:
-                    side = "the baseline" if old is None else "this run"
-                    result.unmatched.append(f"rule {rule.text}: no {stat} of {metric} in {side}")
-                continue
-            change = None if old == 0 else (new - old) / abs(old) * 100
-            targets: Sequence[FailRule | None] = metric_rules or [None]
-            for target in targets:
-                result.rows.append(
-                    Row(
-                        metric=metric,
-                        stat=stat,
-                        baseline=old,
-                        current=new,
-                        change_pct=change,
-                        limit=None if target is None else target.limit_text,
-                        regressed=False if target is None else target.exceeded(old, new),
-                    )
-                )
+        _compare_metric(
+            result, metric, baseline_metrics[metric], current_metrics[metric], by_target
+        )
     return result
+
+
+def _compare_metric(
+    result: Comparison,
+    metric: str,
+    old_stats: Any,
+    new_stats: Any,
+    by_target: Mapping[tuple[str, str], list[FailRule]],
+) -> None:
+    """Add one metric's rows (and the rules that found no figure) to ``result``."""
+    wanted = set(_DEFAULT_STATS.get(kind_of(metric), COMPARED_STATS))
+    wanted |= {stat for (m, stat) in by_target if m == metric}
+    for stat in RULE_STATS:
+        if stat not in wanted:
+            continue
+        old = _stat_value(old_stats, stat)
+        new = _stat_value(new_stats, stat)
+        metric_rules = by_target.get((metric, stat), [])
+        if old is None or new is None:
+            for rule in metric_rules:
+                side = "the baseline" if old is None else "this run"
+                result.unmatched.append(f"rule {rule.text}: no {stat} of {metric} in {side}")
+            continue
+        change = None if old == 0 else (new - old) / abs(old) * 100
+        targets: Sequence[FailRule | None] = metric_rules or [None]
+        for target in targets:
+            result.rows.append(
+                Row(
+                    metric=metric,
+                    stat=stat,
+                    baseline=old,
+                    current=new,
+                    change_pct=change,
+                    limit=None if target is None else target.limit_text,
+                    regressed=False if target is None else target.exceeded(old, new),
+                )
+            )

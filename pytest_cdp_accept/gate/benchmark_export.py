@@ -58,7 +58,12 @@ _RUN_RE = re.compile(r"(\d{4})_.*\.json")
 
 
 def _quartiles(data: Sequence[float]) -> tuple[float, float]:
-    """Q1 and Q3 of sorted ``data`` by pytest-benchmark's method (Wikipedia methods 2 and 3)."""
+    """Q1 and Q3 of sorted ``data`` by pytest-benchmark's method (Wikipedia methods 2 and 3).
+
+    Not :func:`~pytest_cdp_accept.gate.thresholds.percentile` (type 7, the one method of
+    our own reports): ``pytest-benchmark compare`` shows the q1, q3 and iqr saved in the
+    file, and its outlier counts derive from them, so they must be the ones it computes.
+    """
     rounds = len(data)
     if rounds == 1:
         return data[0], data[0]
@@ -207,13 +212,40 @@ def to_pytest_benchmark(
     the current directory). A report without latency samples gives a run with
     no benchmarks.
     """
+    grouped, workers = _latency_seconds(report)
+    benchmarks = [
+        _benchmark(test, metric, grouped[(test, metric)], workers.get((test, metric), set()))
+        for test, metric in sorted(grouped, key=lambda key: (key[1], key[0]))
+    ]
+    created = report.get("created")
+    if isinstance(created, int | float) and not isinstance(created, bool):
+        when = datetime.fromtimestamp(created, timezone.utc)
+    else:
+        when = datetime.now(timezone.utc)
+    return {
+        "machine_info": _machine_info(report),
+        "commit_info": dict(commit_info) if commit_info is not None else _commit_info(cwd),
+        "benchmarks": benchmarks,
+        "datetime": when.isoformat(),
+        "version": _version(),
+    }
+
+
+_Key = tuple[str, str]  # (test node id, metric)
+
+
+def _latency_seconds(
+    report: Mapping[str, Any],
+) -> tuple[dict[_Key, list[float]], dict[_Key, set[str]]]:
+    """The report's finite latency samples in seconds, and the xdist workers that
+    recorded them, by (test, metric)."""
     samples = report.get("samples")
     if samples is None:
         samples = []
     if not isinstance(samples, list):
         raise UsageError("the report's 'samples' must be a list")
-    grouped: dict[tuple[str, str], list[float]] = {}
-    workers: dict[tuple[str, str], set[str]] = {}
+    grouped: dict[_Key, list[float]] = {}
+    workers: dict[_Key, set[str]] = {}
     for sample in samples:
         if not isinstance(sample, Mapping):
             continue
@@ -229,48 +261,34 @@ def to_pytest_benchmark(
         worker = sample.get("worker")
         if isinstance(worker, str):
             workers.setdefault(key, set()).add(worker)
+    return grouped, workers
 
-    benchmarks = []
-    for test, metric in sorted(grouped, key=lambda key: (key[1], key[0])):
-        name, fullname, param = _names(test, metric)
-        values = grouped[(test, metric)]
-        benchmarks.append(
-            {
-                "group": metric,
-                "name": name,
-                "fullname": fullname,
-                "params": {"metric": metric},
-                "param": param,
-                "extra_info": {
-                    "source": SOURCE,
-                    "metric": metric,
-                    "test": test,
-                    "recorded_unit": "ms",
-                    "workers": sorted(workers.get((test, metric), ())),
-                },
-                "options": {
-                    "disable_gc": False,
-                    "timer": SOURCE,
-                    "min_rounds": len(values),
-                    "max_time": 0.0,
-                    "min_time": 0.0,
-                    "warmup": False,
-                },
-                "stats": benchmark_stats(values),
-            }
-        )
 
-    created = report.get("created")
-    if isinstance(created, int | float) and not isinstance(created, bool):
-        when = datetime.fromtimestamp(created, timezone.utc)
-    else:
-        when = datetime.now(timezone.utc)
+def _benchmark(test: str, metric: str, values: list[float], workers: set[str]) -> dict[str, Any]:
+    """One benchmark entry: a (test, metric) pair's samples in seconds."""
+    name, fullname, param = _names(test, metric)
     return {
-        "machine_info": _machine_info(report),
-        "commit_info": dict(commit_info) if commit_info is not None else _commit_info(cwd),
-        "benchmarks": benchmarks,
-        "datetime": when.isoformat(),
-        "version": _version(),
+        "group": metric,
+        "name": name,
+        "fullname": fullname,
+        "params": {"metric": metric},
+        "param": param,
+        "extra_info": {
+            "source": SOURCE,
+            "metric": metric,
+            "test": test,
+            "recorded_unit": "ms",
+            "workers": sorted(workers),
+        },
+        "options": {
+            "disable_gc": False,
+            "timer": SOURCE,
+            "min_rounds": len(values),
+            "max_time": 0.0,
+            "min_time": 0.0,
+            "warmup": False,
+        },
+        "stats": benchmark_stats(values),
     }
 
 

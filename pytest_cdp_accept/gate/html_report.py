@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..metrics import BUILTIN_LATENCY, kind_of, unit_of
-from .thresholds import format_value
+from .thresholds import format_value, percentile_of_sorted
 
 MAX_POINTS = 5000
 """The most line points one chart draws; longer series are subsampled evenly."""
@@ -182,21 +182,12 @@ def _summary(ordered: Sequence[float]) -> dict[str, float]:
     return {
         "n": float(len(ordered)),
         "min": ordered[0],
-        "med": _quantile(ordered, 50),
-        "p95": _quantile(ordered, 95),
-        "p99": _quantile(ordered, 99),
+        "med": percentile_of_sorted(ordered, 50),
+        "p95": percentile_of_sorted(ordered, 95),
+        "p99": percentile_of_sorted(ordered, 99),
         "max": ordered[-1],
         "avg": math.fsum(ordered) / len(ordered),
     }
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    """:func:`~pytest_cdp_accept.thresholds.percentile` (type 7) of already sorted values."""
-    h = (len(ordered) - 1) * q / 100
-    lo = math.floor(h)
-    if lo + 1 >= len(ordered):
-        return ordered[-1]
-    return ordered[lo] + (ordered[lo + 1] - ordered[lo]) * (h - lo)
 
 
 def _metric_stats(
@@ -722,6 +713,23 @@ def _histogram(metric: str, values: Sequence[float]) -> str:
         return bottom - (bottom - top) * count / top_count
 
     parts = _y_grid(count_ticks, y_of, left, right, _tick_text)
+    parts += _bars(counts, edges, scale, y_of, bottom, unit)
+    parts += _x_axis(ticks, scale, left, right, bottom, unit + (" (log scale)" if log else ""))
+    parts += _markers(values, scale, unit, right, top, bottom)
+    title = f"{metric}: distribution of {n} sample{'s' if n != 1 else ''} ({unit})"
+    return _svg(metric, title, height, parts)
+
+
+def _bars(
+    counts: Sequence[int],
+    edges: Sequence[float],
+    scale: Callable[[float], float],
+    y_of: Callable[[float], float],
+    bottom: float,
+    unit: str,
+) -> list[str]:
+    """One bar per non-empty bin, its range and count in its tooltip."""
+    parts = []
     for i, count in enumerate(counts):
         if not count:
             continue
@@ -733,10 +741,7 @@ def _histogram(metric: str, values: Sequence[float]) -> str:
             f'width="{_f(max(1.0, x1 - x0 - 1))}" height="{_f(bottom - y)}" '
             f'fill="{BAR_COLOUR}"><title>{_e(label)}</title></rect>'
         )
-    parts += _x_axis(ticks, scale, left, right, bottom, unit + (" (log scale)" if log else ""))
-    parts += _markers(values, scale, unit, right, top, bottom)
-    title = f"{metric}: distribution of {n} sample{'s' if n != 1 else ''} ({unit})"
-    return _svg(metric, title, height, parts)
+    return parts
 
 
 def _markers(
@@ -753,7 +758,7 @@ def _markers(
     """
     merged: dict[str, tuple[list[str], float, str]] = {}
     for name, q, colour in MARKERS:
-        value = _quantile(values, q)
+        value = percentile_of_sorted(values, q)
         text = format_value(value, unit)
         if text in merged:
             merged[text][0].append(name)

@@ -104,7 +104,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
@@ -118,6 +118,7 @@ __all__ = [
     "MIN_SAMPLES",
     "OPS",
     "STATS",
+    "UNITS",
     "Threshold",
     "ThresholdSpec",
     "ThresholdSyntaxError",
@@ -125,12 +126,16 @@ __all__ = [
     "combined",
     "compute_stat",
     "evaluate",
+    "format_amount",
     "format_value",
     "min_samples",
+    "number_text",
     "parse_gates",
     "parse_threshold",
     "parse_thresholds",
     "percentile",
+    "percentile_of_sorted",
+    "spell_units",
 ]
 
 
@@ -178,9 +183,47 @@ _VALUE_RE = re.compile(rf"(?P<sign>[+-]?)\s*(?P<num>{_NUMBER})\s*(?P<unit>.*)", 
 _OP_RE = re.compile(r"[<>=!]+")
 
 
+_ONE = Decimal(1)
+_KIB = Decimal(1024)
+
+UNITS: Mapping[str, Mapping[str, tuple[Decimal, str]]] = MappingProxyType(
+    {
+        "latency": {"": (_ONE, "ms"), "ms": (_ONE, "ms"), "s": (Decimal(1000), "ms")},
+        "memory": {
+            "": (_ONE, "MB"),
+            "KB": (_ONE / _KIB, "MB"),
+            "MB": (_ONE, "MB"),
+            "GB": (_KIB, "MB"),
+        },
+        "rate": {"": (_ONE, "%"), "%": (Decimal("0.01"), "%")},
+        "count": {"": (_ONE, "")},
+        "growth": {
+            "KB/run": (_ONE, "KB/run"),
+            "MB/run": (_KIB, "KB/run"),
+            "GB/run": (_KIB * _KIB, "KB/run"),
+            "/run": (_ONE, "/run"),
+        },
+    }
+)
+"""The one unit table, for thresholds and for baseline fail rules alike: per metric
+kind, each unit a value may be written in (spelled as in messages, matched
+case-insensitively) with its factor to the canonical unit and that unit. ``""``
+is a number written without a unit."""
+
+
+def spell_units(units: Iterable[str]) -> str:
+    """``"KB, MB or GB"``: units for a message (a number without unit left out)."""
+    names = [unit for unit in units if unit]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _lower_keys(units: Mapping[str, tuple[Decimal, str]]) -> Mapping[str, tuple[Decimal, str]]:
+    return MappingProxyType({unit.lower(): value for unit, value in units.items()})
+
+
 @dataclass(frozen=True)
 class _Kind:
-    """How one kind of metric reads units."""
+    """How one kind of metric reads thresholds."""
 
     default_stat: str
     bare_op: str | None  # operator of a bare value, None when a bare value is refused
@@ -191,32 +234,26 @@ class _Kind:
     example: str  # for messages
 
 
-_ONE = Decimal(1)
-_KIB = Decimal(1024)
+_MOST_STATS = frozenset({"min", "max", "avg", "med", "count", "value"})
 
 _KINDS: Mapping[str, _Kind] = MappingProxyType(
     {
         "latency": _Kind(
             default_stat="p95",
             bare_op="<",
-            stats=frozenset({"min", "max", "avg", "med", "count", "value"}),
+            stats=_MOST_STATS,
             percentiles=True,
-            units={"": (_ONE, "ms"), "ms": (_ONE, "ms"), "s": (Decimal(1000), "ms")},
-            units_text="ms or s (a number without unit means ms)",
+            units=_lower_keys(UNITS["latency"]),
+            units_text=f"{spell_units(UNITS['latency'])} (a number without unit means ms)",
             example="p95<500ms",
         ),
         "memory": _Kind(
             default_stat="value",
             bare_op="<",
-            stats=frozenset({"min", "max", "avg", "med", "count", "value"}),
+            stats=_MOST_STATS,
             percentiles=True,
-            units={
-                "": (_ONE, "MB"),
-                "kb": (_ONE / _KIB, "MB"),
-                "mb": (_ONE, "MB"),
-                "gb": (_KIB, "MB"),
-            },
-            units_text="KB, MB or GB (a number without unit means MB)",
+            units=_lower_keys(UNITS["memory"]),
+            units_text=f"{spell_units(UNITS['memory'])} (a number without unit means MB)",
             example="value<500MB",
         ),
         "rate": _Kind(
@@ -224,37 +261,32 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType(
             bare_op=None,
             stats=frozenset({"rate", "count"}),
             percentiles=False,
-            units={"": (_ONE, "%"), "%": (Decimal("0.01"), "%")},
-            units_text="% (or no unit with a fraction between 0 and 1)",
+            units=_lower_keys(UNITS["rate"]),
+            units_text=f"{spell_units(UNITS['rate'])} (or no unit with a fraction between 0 and 1)",
             example="rate>=95%",
         ),
         "count": _Kind(
             default_stat="value",
             bare_op=None,
-            stats=frozenset({"min", "max", "avg", "med", "count", "value"}),
+            stats=_MOST_STATS,
             percentiles=True,
-            units={"": (_ONE, "")},
+            units=_lower_keys(UNITS["count"]),
             units_text="no unit",
             example="value>=10",
         ),
         "growth": _Kind(
             default_stat="value",
             bare_op=None,
-            stats=frozenset({"min", "max", "avg", "med", "count", "value"}),
+            stats=_MOST_STATS,
             percentiles=True,
-            units={
-                "kb/run": (_ONE, "KB/run"),
-                "mb/run": (_KIB, "KB/run"),
-                "gb/run": (_KIB * _KIB, "KB/run"),
-                "/run": (_ONE, "/run"),
-            },
-            units_text="KB/run, MB/run, GB/run or /run (the unit is required)",
+            units=_lower_keys(UNITS["growth"]),
+            units_text=f"{spell_units(UNITS['growth'])} (the unit is required)",
             example="value<64KB/run",
         ),
     }
 )
 
-_COUNT_UNITS: Mapping[str, tuple[Decimal, str]] = MappingProxyType({"": (_ONE, "")})
+_COUNT_UNITS = _lower_keys(UNITS["count"])
 
 
 def _check_kind(kind: str) -> _Kind:
@@ -348,8 +380,8 @@ class Threshold:
         return f"{self.stat} {self.op} {_format_limit(self.value, self.unit)}"
 
 
-def _number_text(value: float) -> str:
-    """A float without noise: ``500.0`` -> ``"500"``, ``28.999999999999996`` -> ``"29"``."""
+def number_text(value: float) -> str:
+    """A limit without float noise: ``500.0`` -> ``"500"``, ``28.999999999999996`` -> ``"29"``."""
     text = f"{value:.10f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -362,9 +394,13 @@ def _with_unit(number: str, unit: str) -> str:
     return f"{number} {unit}"
 
 
+def format_amount(value: float, unit: str) -> str:
+    """A limit in a canonical unit as written back to the user: ``"500 ms"``, ``"5/run"``."""
+    return _with_unit(number_text(value), unit)
+
+
 def _format_limit(value: float, unit: str) -> str:
-    shown = value * 100 if unit == "%" else value
-    return _with_unit(_number_text(shown), unit)
+    return format_amount(value * 100, unit) if unit == "%" else format_amount(value, unit)
 
 
 def format_value(value: float, unit: str) -> str:
@@ -422,12 +458,29 @@ def parse_threshold(metric: str, text: str | int | float, kind: str) -> Threshol
         raise _error(
             metric, source, f'it is empty; expected {_GRAMMAR}, e.g. "{kind_info.example}"'
         )
+    stat, op, value_text = _comparison(metric, source, body, kind, kind_info)
+    _check_stat(metric, source, stat, kind, kind_info)
+    amount = _amount(metric, source, value_text, op, stat, kind)
+    _check_can_pass(metric, source, op, amount, kind)
+    number, factor, unit, _ = amount
+    return Threshold(
+        metric=metric,
+        stat=stat,
+        op=op,
+        value=float(number * factor),
+        unit=unit,
+        kind=kind,
+        source=source,
+    )
 
+
+def _comparison(
+    metric: str, source: str, body: str, kind: str, kind_info: _Kind
+) -> tuple[str, str, str]:
+    """``(stat, op, value text)`` of a threshold, the kind's defaults filled in."""
     op_match = _OP_RE.search(body)
-    if op_match is None:
-        # A bare value: "500", "500ms".
-        bare = _VALUE_RE.fullmatch(body)
-        if bare is None:
+    if op_match is None:  # a bare value: "500", "500ms"
+        if _VALUE_RE.fullmatch(body) is None:
             raise _error(
                 metric,
                 source,
@@ -440,48 +493,51 @@ def parse_threshold(metric: str, text: str | int | float, kind: str) -> Threshol
                 f"a value without an operator is ambiguous for a {kind} metric; "
                 f'write the comparison, e.g. "{kind_info.example}"',
             )
-        stat, op, value_text = kind_info.default_stat, kind_info.bare_op, body
-    else:
-        stat_text = body[: op_match.start()].strip()
-        op = op_match.group()
-        value_text = body[op_match.end() :].strip()
-        if op not in _COMPARE:
-            raise _error(
-                metric,
-                source,
-                f'operator "{op}" is not allowed; expected {_GRAMMAR} with op one of {_OPS_TEXT}',
-            )
-        extra = _OP_RE.search(value_text)
-        if extra is not None:
-            raise _error(
-                metric,
-                source,
-                f'unexpected "{extra.group()}" after the value; '
-                f"write one comparison per threshold (use a list for several)",
-            )
-        if stat_text:
-            canonical = _normalize_stat(stat_text)
-            if canonical is None:
-                if stat_text[:1] in "pP":
-                    hint = "; a percentile is written pNN or pNN.N, e.g. p95, p99.9"
-                else:
-                    hint = ""
-                raise _error(
-                    metric,
-                    source,
-                    f'unknown stat "{stat_text}"; expected one of {_STATS_TEXT}{hint}',
-                )
-            stat = canonical
-        else:
-            stat = kind_info.default_stat
-    _check_stat(metric, source, stat, kind, kind_info)
+        return kind_info.default_stat, kind_info.bare_op, body
+    stat_text = body[: op_match.start()].strip()
+    op = op_match.group()
+    value_text = body[op_match.end() :].strip()
+    if op not in _COMPARE:
+        raise _error(
+            metric,
+            source,
+            f'operator "{op}" is not allowed; expected {_GRAMMAR} with op one of {_OPS_TEXT}',
+        )
+    extra = _OP_RE.search(value_text)
+    if extra is not None:
+        raise _error(
+            metric,
+            source,
+            f'unexpected "{extra.group()}" after the value; '
+            f"write one comparison per threshold (use a list for several)",
+        )
+    stat = _stat(metric, source, stat_text) if stat_text else kind_info.default_stat
+    return stat, op, value_text
 
+
+def _stat(metric: str, source: str, stat_text: str) -> str:
+    canonical = _normalize_stat(stat_text)
+    if canonical is None:
+        hint = "; a percentile is written pNN or pNN.N, e.g. p95, p99.9"
+        raise _error(
+            metric,
+            source,
+            f'unknown stat "{stat_text}"; expected one of {_STATS_TEXT}'
+            + (hint if stat_text[:1] in "pP" else ""),
+        )
+    return canonical
+
+
+def _amount(
+    metric: str, source: str, value_text: str, op: str, stat: str, kind: str
+) -> tuple[Decimal, Decimal, str, str]:
+    """``(number, factor to the canonical unit, canonical unit, unit as written)``."""
     value_match = _VALUE_RE.fullmatch(value_text)
     if value_match is None:
         raise _error(
             metric,
             source,
-            f'expected a number after "{op}" (e.g. "{kind_info.example}"), got "{value_text}"',
+            f'expected a number after "{op}" (e.g. "{_KINDS[kind].example}"), got "{value_text}"',
         )
     number = Decimal(value_match.group("num"))
     unit_text = re.sub(r"\s+", "", value_match.group("unit"))
@@ -489,41 +545,40 @@ def parse_threshold(metric: str, text: str | int | float, kind: str) -> Threshol
         raise _error(
             metric, source, f'value "-{value_match.group("num")}" is negative; thresholds are >= 0'
         )
-
-    units = _COUNT_UNITS if stat == "count" else kind_info.units
+    units = _COUNT_UNITS if stat == "count" else _KINDS[kind].units
     try:
         factor, unit = units[unit_text.lower()]
     except KeyError:
         if stat == "count":
             allowed = "the count stat takes no unit (it is a number of samples)"
         else:
-            allowed = f"allowed: {kind_info.units_text}"
+            allowed = f"allowed: {_KINDS[kind].units_text}"
         shown = f'unit "{unit_text}"' if unit_text else "a missing unit"
         raise _error(metric, source, f"{shown} does not fit a {kind} metric; {allowed}") from None
+    return number, factor, unit, unit_text
+
+
+def _check_can_pass(
+    metric: str, source: str, op: str, amount: tuple[Decimal, Decimal, str, str], kind: str
+) -> None:
+    """Refuse thresholds no measurement can pass (``"< 0"``, a rate above 100 %)."""
+    number, factor, unit, unit_text = amount
     if op == "<" and number == 0 and kind != "growth":
         # Durations, sizes, rates and counts are never below 0 (growth can be).
         raise _error(metric, source, '"< 0" can never pass: measured values are >= 0; use "<= 0"')
-    if unit == "%":
-        if op == ">" and number * factor >= 1:
-            raise _error(metric, source, "a rate is at most 100%, so it is never above that")
-        if unit_text == "%" and number > 100:
-            raise _error(metric, source, f"{number}% is more than 100%; a rate is 0% to 100%")
-        if unit_text == "" and number > 1:
-            raise _error(
-                metric,
-                source,
-                f"a rate without % is a fraction between 0 and 1, got {number}; "
-                f'write "{number}%" for a percentage',
-            )
-    return Threshold(
-        metric=metric,
-        stat=stat,
-        op=op,
-        value=float(number * factor),
-        unit=unit,
-        kind=kind,
-        source=source,
-    )
+    if unit != "%":
+        return
+    if op == ">" and number * factor >= 1:
+        raise _error(metric, source, "a rate is at most 100%, so it is never above that")
+    if unit_text == "%" and number > 100:
+        raise _error(metric, source, f"{number}% is more than 100%; a rate is 0% to 100%")
+    if unit_text == "" and number > 1:
+        raise _error(
+            metric,
+            source,
+            f"a rate without % is a fraction between 0 and 1, got {number}; "
+            f'write "{number}%" for a percentage',
+        )
 
 
 def _check_stat(metric: str, source: str, stat: str, kind: str, kind_info: _Kind) -> None:
@@ -660,13 +715,18 @@ def percentile(samples: Sequence[float], q: float) -> float:
     """
     if not 0 <= q <= 100:
         raise ValueError(f"percentile q must be between 0 and 100, got {q!r}")
-    data = _sorted_samples(samples)
-    h = (len(data) - 1) * q / 100
+    return percentile_of_sorted(_sorted_samples(samples), q)
+
+
+def percentile_of_sorted(ordered: Sequence[float], q: float) -> float:
+    """:func:`percentile` of samples already sorted, without its checks: for reports
+    that take several percentiles of one series of up to 100k samples."""
+    h = (len(ordered) - 1) * q / 100
     lo = math.floor(h)
     frac = h - lo
-    if frac == 0 or lo + 1 >= len(data):
-        return data[min(lo, len(data) - 1)]
-    low, high = data[lo], data[lo + 1]
+    if frac == 0 or lo + 1 >= len(ordered):
+        return ordered[min(lo, len(ordered) - 1)]
+    low, high = ordered[lo], ordered[lo + 1]
     return low + (high - low) * frac
 
 
@@ -711,7 +771,7 @@ def compute_stat(stat: str, samples: Sequence[float]) -> float:
         return math.fsum(data) / len(data)
     q = _percentile_q(canonical)
     assert q is not None
-    return percentile(data, float(q))
+    return percentile_of_sorted(data, float(q))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,321 @@
+"""Every setting of the plugin in one table: option, ini key, type, help.
+
+``pytest_addoption`` registers :data:`SETTINGS` in a loop, and :class:`Settings`
+reads them back with one precedence: the command line beats the ini file,
+which beats the default the code applies. An option's dest is its ini key and
+every option and ini default is None, so a setting left out of the command
+line always falls back to the ini file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..engine.options import ISOLATION_MODES, PoolOptions, check_isolation
+from ..errors import UsageError
+
+Kind = Literal["text", "int", "float", "flag", "lines"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting; ``name`` is both its ini key and its option's dest."""
+
+    name: str
+    help: str
+    kind: Kind = "text"
+    flag: str | None = None
+    """The command-line option; None for a setting only the ini file holds."""
+    ini: bool = True
+    """False for a setting only the command line holds."""
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    ini_help: str | None = None
+    """The ini key's help, where it reads differently from the option's."""
+    pool_field: str | None = None
+    """The :class:`~pytest_cdp_accept.engine.options.PoolOptions` field it sets."""
+
+    def option_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``parser.addoption`` for this setting."""
+        kwargs: dict[str, Any] = {
+            "dest": self.name,
+            "default": None,
+            "help": self.help.replace("%", "%%"),  # argparse formats help with %
+        }
+        if self.kind in ("int", "float"):
+            kwargs["type"] = int if self.kind == "int" else float
+        elif self.kind == "flag":
+            kwargs.update(action="store_const", const=True)
+        elif self.kind == "lines":
+            kwargs["action"] = "append"
+        if self.choices:
+            kwargs["choices"] = self.choices
+        if self.metavar:
+            kwargs["metavar"] = self.metavar
+        return kwargs
+
+    def ini_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``parser.addini`` (numbers are read as text, converted here
+        with the option's rules, so both spellings fail alike)."""
+        return {
+            "help": self.ini_help or self.help,
+            "type": "linelist" if self.kind == "lines" else "string",
+            "default": None,
+        }
+
+
+def _pool(name: str, help: str, kind: Kind, field: str, flag: str, **extra: Any) -> Setting:
+    return Setting(name, help, kind, flag=flag, pool_field=field, **extra)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # -- the pool
+    _pool(
+        "cdp_browser",
+        "browser executable (else env, PATH, Playwright)",
+        "text",
+        "executable",
+        "--cdp-browser",
+        metavar="PATH",
+    ),
+    _pool(
+        "cdp_pool_size",
+        "browsers per process (default 1)",
+        "int",
+        "size",
+        "--cdp-pool-size",
+        metavar="N",
+    ),
+    _pool(
+        "cdp_isolation",
+        "page isolation: reset (default) or context",
+        "text",
+        "isolation",
+        "--cdp-isolation",
+        choices=ISOLATION_MODES,
+    ),
+    _pool(
+        "cdp_launch_timeout",
+        "seconds to start a browser (30)",
+        "float",
+        "launch_timeout",
+        "--cdp-launch-timeout",
+        metavar="S",
+    ),
+    _pool(
+        "cdp_command_timeout",
+        "seconds per CDP command (30)",
+        "float",
+        "command_timeout",
+        "--cdp-command-timeout",
+        metavar="S",
+    ),
+    _pool(
+        "cdp_navigation_timeout",
+        "seconds per goto (30)",
+        "float",
+        "navigation_timeout",
+        "--cdp-navigation-timeout",
+        metavar="S",
+    ),
+    _pool(
+        "cdp_action_timeout",
+        "seconds an action (click, fill, wait_for_selector, ...) waits for its element (10)",
+        "float",
+        "action_timeout",
+        "--cdp-action-timeout",
+        metavar="S",
+    ),
+    _pool(
+        "cdp_recycle_after",
+        "replace a browser after N leases",
+        "int",
+        "recycle_after",
+        "--cdp-recycle-after",
+        metavar="N",
+    ),
+    _pool(
+        "cdp_recycle_memory",
+        "replace a browser above N MB PSS",
+        "float",
+        "recycle_memory_mb",
+        "--cdp-recycle-memory",
+        metavar="MB",
+    ),
+    _pool(
+        "cdp_endpoints",
+        "connect to a running browser (ws://... or http://host:port) instead of "
+        "launching; repeatable",
+        "lines",
+        "endpoints",
+        "--cdp-endpoint",
+        metavar="URL",
+        ini_help="browsers to connect to, one per line",
+    ),
+    _pool(
+        "cdp_browser_args",
+        "extra browser switch for launched browsers; repeatable",
+        "lines",
+        "args",
+        "--cdp-browser-arg",
+        metavar="ARG",
+        ini_help="extra browser switches, one per line",
+    ),
+    # -- the app under test
+    Setting(
+        "cdp_base_url",
+        "the app under test (default: the built-in site)",
+        flag="--cdp-base-url",
+        metavar="URL",
+    ),
+    Setting(
+        "cdp_no_app_check",
+        "do not check before the first test that --cdp-base-url answers (for an app "
+        "that comes up during the run)",
+        "flag",
+        flag="--cdp-no-app-check",
+        ini_help="skip the app check before the first test (true/false)",
+    ),
+    # -- judging
+    Setting(
+        "cdp_threshold_factor",
+        "multiply every time threshold by this (slow runners), e.g. 1.5",
+        "float",
+        flag="--cdp-threshold-factor",
+        metavar="F",
+    ),
+    Setting(
+        "cdp_record_only",
+        "measure and report, never fail a test or the run on a threshold",
+        "flag",
+        flag="--cdp-record-only",
+        ini_help="measure and report only (true/false)",
+    ),
+    Setting(
+        "cdp_preset",
+        "session gates of a preset: 'acceptance' (the reference targets)",
+        flag="--cdp-preset",
+        choices=("acceptance",),
+    ),
+    Setting("cdp_gates", "session gates, one 'metric: threshold' per line, over the whole run"),
+    # -- outputs and baselines
+    Setting(
+        "cdp_json",
+        "write every sample and verdict as versioned JSON",
+        flag="--cdp-json",
+        metavar="PATH",
+    ),
+    Setting(
+        "cdp_html",
+        "write one self-contained HTML report with charts",
+        flag="--cdp-html",
+        metavar="PATH",
+    ),
+    Setting(
+        "cdp_benchmark_json",
+        "write latency metrics in pytest-benchmark's JSON format",
+        flag="--cdp-benchmark-json",
+        metavar="PATH",
+    ),
+    Setting(
+        "cdp_save",
+        "save this run's metrics as baseline NAME",
+        flag="--cdp-save",
+        ini=False,
+        metavar="NAME",
+    ),
+    Setting(
+        "cdp_compare",
+        "compare with baseline NAME (or 'latest'); with none yet, save one",
+        flag="--cdp-compare",
+        metavar="NAME",
+    ),
+    Setting(
+        "cdp_compare_fail",
+        "fail on a regression, e.g. 'navigation.p95:10%' or ':50ms'",
+        "lines",
+        flag="--cdp-compare-fail",
+        metavar="RULE",
+        ini_help="regression rules, one per line",
+    ),
+    Setting("cdp_baseline_dir", "where baselines live"),
+)
+"""Every setting; the order is the order of ``pytest --help``."""
+
+BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+OUTPUTS = ("cdp_json", "cdp_html", "cdp_benchmark_json")
+"""The settings that name a report file to write."""
+
+
+class Settings:
+    """The settings of one run, typed: ``option(name)`` and ``ini(name)`` are
+    ``config.getoption`` and ``config.getini`` (or anything answering alike).
+
+    A bad value raises :class:`~pytest_cdp_accept.errors.UsageError` naming the
+    setting and where to fix it.
+    """
+
+    def __init__(self, option: Callable[[str], Any], ini: Callable[[str], Any]) -> None:
+        self._option = option
+        self._ini = ini
+
+    def raw(self, name: str) -> Any:
+        """The value as given, the command line first; None when neither gives one."""
+        setting = BY_NAME[name]
+        value = self._option(name) if setting.flag else None
+        if value is None and setting.ini:
+            value = self._ini(name) or None
+        return value
+
+    def value(self, name: str) -> Any:
+        """The value converted to the setting's kind (None when not given; a flag is
+        False then, a list of lines empty)."""
+        kind = BY_NAME[name].kind
+        raw = self.raw(name)
+        if kind == "flag":
+            return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        if kind == "lines":
+            return tuple(str(line) for line in raw or ())
+        if raw is None or kind == "text":
+            return raw if raw is None else str(raw)
+        try:
+            return int(raw) if kind == "int" else float(raw)
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"{name} = {raw!r} is not a valid {kind}; fix it in the command line or the "
+                "ini file"
+            ) from None
+
+    def text(self, name: str) -> str | None:
+        value = self.value(name)
+        return None if value is None else str(value)
+
+    def flag(self, name: str) -> bool:
+        return bool(self.value(name))
+
+    def lines(self, name: str) -> tuple[str, ...]:
+        return tuple(self.value(name))
+
+    # -- what the run needs, from the settings ---------------------------------------
+
+    @property
+    def factor(self) -> float:
+        """``--cdp-threshold-factor``: 1 when not given."""
+        factor = self.value("cdp_threshold_factor")
+        if factor is not None and factor <= 0:
+            raise UsageError(f"--cdp-threshold-factor {factor} must be > 0")
+        return 1.0 if factor is None else float(factor)
+
+    def pool_options(self) -> PoolOptions:
+        """The pool's options from every setting with a ``pool_field``."""
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            value = self.value(setting.name)
+            if setting.pool_field is not None and value is not None and value != ():
+                values[setting.pool_field] = value
+        values.setdefault("size", max(1, len(values.get("endpoints", ()))))
+        values["isolation"] = check_isolation(values.get("isolation", "reset"), "cdp_isolation =")
+        return PoolOptions(**values)
