@@ -72,18 +72,18 @@ def test_every_reset_lease_renders_at_full_rate(fresh_pool: SyncPool, site: Loca
     # The first page, the one prepared ahead, then both again and again after their wipes.
     measured = []
     for _ in range(6):
-        page, lease = fresh_pool.acquire_page()
+        page = fresh_pool.acquire_page()
         measured.append(frames_and_paint(page, site))
-        fresh_pool.release_page(page, lease)
+        fresh_pool.release_page(page)
     assert_full_rate(measured)
 
 
 def test_every_context_lease_renders_at_full_rate(fresh_pool: SyncPool, site: LocalSite) -> None:
     measured = []
     for _ in range(3):
-        page, lease = fresh_pool.acquire_page(isolation="context")
+        page = fresh_pool.acquire_page(isolation="context")
         measured.append(frames_and_paint(page, site))
-        fresh_pool.release_page(page, lease)
+        fresh_pool.release_page(page)
     assert_full_rate(measured)
 
 
