@@ -678,3 +678,43 @@ def test_fail_rule_is_a_value_object() -> None:
     assert rule == FailRule("navigation.p95:10%", "navigation", "p95", 10.0, True, "%", "latency")
     assert not rule.lower_is_worse
     assert parse_fail_rule("stress.success.rate:1%").lower_is_worse
+
+
+# --------------------------------------------------------------------------- web vitals
+
+
+def vitals_report(lcp: Iterable[float], throttle: str | None) -> dict[str, Any]:
+    """A report of LCP samples of one page, taken under ``throttle`` (None: unthrottled)."""
+    tags = {"page": "http://127.0.0.1/home", **({"throttle": throttle} if throttle else {})}
+    results = Results()
+    results.samples = [
+        SampleRecord("lcp", float(value), "t.py::test_x", "main", 1_700_000_000.0 + i, tags)
+        for i, value in enumerate(lcp)
+    ]
+    return results.to_json()
+
+
+def test_a_baseline_keeps_its_profiles_and_a_comparison_says_when_they_differ(
+    store: BaselineStore,
+) -> None:
+    report = vitals_report(latencies(900), "mobile-slow-4g")
+    store.save("phone", report)
+    loaded = store.load("phone")
+    assert loaded["throttle"] == ["mobile-slow-4g"]
+    assert compare(report, loaded).throttle is None
+    unthrottled = compare(vitals_report(latencies(300), None), loaded)
+    assert unthrottled.throttle == (["mobile-slow-4g"], [])
+    assert (
+        "    ! throttled differently: the baseline under mobile-slow-4g, this run under "
+        "unthrottled" in unthrottled.lines()
+    )
+
+
+def test_vitals_compare_their_p75_and_a_rule_may_name_it() -> None:
+    base = baseline_of(vitals_report(latencies(1000), None))
+    current = vitals_report(latencies(1300), None)
+    assert set(rows_of(compare(current, base), "lcp")) == {"med", "p75", "p95", "max"}
+    comparison = compare(current, base, [parse_fail_rule("lcp.p75:10%")])
+    [row] = ruled(comparison)
+    assert (row.stat, row.regressed) == ("p75", True)
+    assert row.change_pct == pytest.approx(30.0)

@@ -16,9 +16,9 @@ from pytest_cdp_accept.gate.markers import (
     spec_for,
     unknown_marker,
 )
-from pytest_cdp_accept.gate.report import SCHEMA, Results
+from pytest_cdp_accept.gate.report import SCHEMA, Results, SampleRecord
 from pytest_cdp_accept.gate.thresholds import ThresholdSyntaxError
-from pytest_cdp_accept.metrics import MetricsRecorder, kind_of
+from pytest_cdp_accept.metrics import MetricsRecorder, band_of, kind_of
 
 
 def spec(name: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -33,6 +33,36 @@ def test_latency_marker_accepts_any_metric_and_lists() -> None:
         ("checkout", "p99 < 800 ms"),
         ("checkout", "max < 2000 ms"),
     ]
+
+
+def test_vitals_marker_units_and_default_stats() -> None:
+    gate = spec(
+        "cdp_vitals", lcp="p75<2500ms", inp="<0.2s", cls=0.1, transfer_kb="<1.5MB", requests="<=40"
+    )
+    described = [(t.metric, t.describe()) for t in gate.thresholds]
+    assert described == [
+        ("lcp", "p75 < 2500 ms"),
+        ("inp", "p75 < 200 ms"),  # the vitals' times default to p75
+        ("cls", "p75 < 0.1"),  # unitless
+        ("transfer_kb", "value < 1536 KB"),  # weights: the heaviest navigation, in KiB
+        ("requests", "value <= 40"),
+    ]
+    assert gate.thresholds[0].scaled(2).value == 5000  # a time: --cdp-threshold-factor
+    assert gate.thresholds[2].scaled(2).value == 0.1  # a score is not
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lcpp": "<2500ms"}, "unknown keyword 'lcpp'"),
+        ({"cls": "<0.1ms"}, "cls"),
+        ({"transfer_kb": "<10ms"}, "transfer_kb"),
+        ({}, "at least one metric=threshold"),
+    ],
+)
+def test_vitals_marker_errors(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ThresholdSyntaxError, match=message):
+        spec("cdp_vitals", **kwargs)
 
 
 def test_memory_marker_maps_keywords_to_metrics() -> None:
@@ -337,3 +367,31 @@ def test_a_sample_that_is_not_a_finite_number_names_the_metric(value: object) ->
     assert "ui_ready" not in recorder
     recorder.record("ui_ready", 12)
     assert recorder["ui_ready"] == [12.0]
+
+
+def test_google_bands_of_the_vitals() -> None:
+    assert [band_of("lcp", v) for v in (2500, 2501, 4000, 4001)] == [
+        "good",
+        "needs-improvement",
+        "needs-improvement",
+        "poor",
+    ]
+    assert band_of("stress.cls", 0.1) == "good"  # the loops' prefixed metrics too
+    assert band_of("cls", 0.26) == "poor"
+    assert band_of("navigation", 10.0) is None
+
+
+def test_the_json_report_groups_vitals_by_page_and_profile() -> None:
+    results = Results()
+    phone = {"page": "http://a/home", "throttle": "mobile-slow-4g"}
+    results.samples = [
+        *(SampleRecord("lcp", v, "t::a", "main", 0.0, {"page": "http://a/home"}) for v in (1, 2)),
+        *(SampleRecord("lcp", v, "t::b", "main", 0.0, phone) for v in (3000, 5000, 6000)),
+        SampleRecord("navigation", 5.0, "t::a", "main", 0.0),
+    ]
+    vitals = results.to_json()["vitals"]
+    assert vitals["throttle"] == ["mobile-slow-4g"]
+    [plain, slow] = vitals["pages"]
+    assert (plain["throttle"], plain["metrics"]["lcp"]["band"]) == (None, "good")
+    assert slow["throttle"] == "mobile-slow-4g"
+    assert slow["metrics"]["lcp"] == {"n": 3, "p75": pytest.approx(5500.0), "band": "poor"}
