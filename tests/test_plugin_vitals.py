@@ -86,7 +86,7 @@ def test_vitals_gates_throttling_and_reports(pytester: pytest.Pytester, isolated
     assert throttled["tags"]["page"].endswith("/vitals/weight")  # without its query
     after = samples[("test_after_throttled", "load")]
     assert "throttle" not in after["tags"]
-    assert after["value"] < throttled["value"] / 3
+    assert after["value"] < throttled["value"] / 2  # bandwidth-bound vs full speed
     assert ("test_after_throttled", "inp") in samples  # it clicked
     assert ("test_still_text", "inp") not in samples  # nobody interacted
     # The vitals block: per page and profile, p75 and Google's band.
