@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -52,6 +52,7 @@ DETAIL_KEY = pytest.StashKey[list[str]]()
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
 WORKER_MONITOR = "cdp_accept_monitor"
+ERROR_ATTRIBUTE = "cdp_accept_error"
 APP_FIXTURES = ("cdp_app", "cdp_base_url")
 
 
@@ -198,7 +199,19 @@ class CDPAccept:
             self.judge.tests_run += 1
         node = getattr(report, "node", None)  # xdist: the worker that ran it
         worker = node.workerinput["workerid"] if node is not None else self.outputs.worker
-        self.monitor.test_report(report.nodeid, worker, report.when, report.outcome)
+        error = getattr(report, ERROR_ATTRIBUTE, None)
+        self.monitor.test_report(report.nodeid, worker, report.when, report.outcome, error)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.monitor.enabled and report.failed and call.excinfo is not None:
+            # The error's type, for the monitoring counters; an attribute of the report
+            # travels with it from an xdist worker to the controller.
+            setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+        return report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

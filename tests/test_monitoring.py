@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 pytest.importorskip("prometheus_client")
-from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from pytest_cdp_accept.errors import UsageError  # noqa: E402
-from pytest_cdp_accept.gate.monitoring import (  # noqa: E402
+from pytest_cdp_accept.errors import UsageError
+from pytest_cdp_accept.gate.monitoring import (
     BUCKETS_S,
     MIB,
     Aggregates,
@@ -29,15 +29,15 @@ from pytest_cdp_accept.gate.monitoring import (  # noqa: E402
     exposed,
     families,
 )
-from pytest_cdp_accept.gate.openmetrics import render, write_openmetrics  # noqa: E402
-from pytest_cdp_accept.gate.report import Results, SampleRecord  # noqa: E402
-from pytest_cdp_accept.metrics import METRIC_KINDS, Sample  # noqa: E402
-from pytest_cdp_accept.run.monitor import (  # noqa: E402
+from pytest_cdp_accept.gate.openmetrics import render, write_openmetrics
+from pytest_cdp_accept.gate.report import Results, SampleRecord
+from pytest_cdp_accept.metrics import METRIC_KINDS, Sample
+from pytest_cdp_accept.run.monitor import (
     Monitor,
     MonitorOptions,
     otlp_endpoint,
 )
-from pytest_cdp_accept.run.pool import PoolKeeper  # noqa: E402
+from pytest_cdp_accept.run.pool import PoolKeeper
 
 PROMETHEUS_NAME = re.compile(r"^cdp_accept_[a-z0-9_]*[a-z0-9]$")
 OTEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$")
@@ -197,17 +197,20 @@ def test_the_file_is_written_whole(tmp_path: Path) -> None:
 # -- options -------------------------------------------------------------------------------
 
 
+OTLP_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+
 @pytest.mark.parametrize(
     ("option", "environ", "expected"),
     [
         ("http://c:4318", {}, ("http://c:4318/v1/metrics", False)),
         ("http://c:4318/v1/metrics", {}, ("http://c:4318/v1/metrics", False)),
         (None, {}, (None, False)),
-        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}, ("http://c:4318/v1/metrics", True)),
+        (None, {OTLP_ENV: "http://c:4318/"}, ("http://c:4318/v1/metrics", True)),
         (None, {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c/m"}, ("http://c/m", True)),
-        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_SDK_DISABLED": "true"}, (None, False)),
-        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_METRICS_EXPORTER": "none"}, (None, False)),
-        ("http://c:1", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://d:2"}, ("http://c:1/v1/metrics", False)),
+        (None, {OTLP_ENV: "http://c", "OTEL_SDK_DISABLED": "true"}, (None, False)),
+        (None, {OTLP_ENV: "http://c", "OTEL_METRICS_EXPORTER": "none"}, (None, False)),
+        ("http://c:1", {OTLP_ENV: "http://d:2"}, ("http://c:1/v1/metrics", False)),
     ],
 )  # fmt: skip
 def test_the_otlp_endpoint_comes_from_the_option_or_the_standard_variables(
@@ -311,13 +314,27 @@ def test_test_outcomes_are_counted_once_per_report_that_says_something(
     assert outcomes == ([counted] if counted else [])
 
 
+def test_a_failure_is_counted_with_the_type_of_its_error() -> None:
+    controller = monitor()
+    controller.test_report("t.py::a", "gw0", "call", "failed", "KeyError")
+    controller.test_report("t.py::b", "gw0", "setup", "failed", "OSError")
+    controller.test_report("t.py::c", "gw0", "call", "passed", "KeyError")  # no error label
+    labels = [dict(pairs) for (_, pairs) in controller.counters]
+    assert sorted((x["nodeid"], x["outcome"], x.get("error")) for x in labels) == [
+        ("t.py::a", "failed", "KeyError"),
+        ("t.py::b", "error", "OSError"),
+        ("t.py::c", "passed", None),
+    ]
+
+
 def test_an_idle_monitor_does_nothing() -> None:
     off = Monitor(MonitorOptions(), Results(), PoolKeeper(Results()))
     off.test_labels("t.py::a", isolation="reset")
     off.loop_events("t.py::a").run_ended("stress", "KeyError")
     off.start(distributed=True)
     assert (off.tests, off.counters, off.finish(), off.worker_wire()) == ({}, {}, [], None)
-    assert off.server is None and off.ingest is None
+    assert off.server is None
+    assert off.ingest is None
 
 
 # -- over real loopback HTTP -------------------------------------------------------------------
@@ -344,7 +361,8 @@ def controller() -> Iterator[Monitor]:
     started.start(distributed=True)
     yield started
     started.close()
-    assert started.server is None and started.ingest is None
+    assert started.server is None
+    assert started.ingest is None
 
 
 def test_the_endpoint_speaks_openmetrics_to_prometheus_and_text_to_curl(

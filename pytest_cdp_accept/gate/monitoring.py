@@ -181,7 +181,8 @@ EVENTS: dict[str, EventFamily] = {
         EventFamily(
             f"{PREFIX}tests",
             "counter",
-            "tests by outcome (passed, failed, skipped, error)",
+            "tests by outcome (passed, failed, skipped, error) and, for a failure or an "
+            "error, the type of what raised",
             f"{OTEL_PREFIX}tests",
             "{test}",
         ),

@@ -261,8 +261,11 @@ class Monitor:
         if self.pusher is not None:
             self.pusher.poke()
 
-    def test_report(self, nodeid: str, worker: str, when: str, outcome: str) -> None:
-        """One report of a test (the controller sees every worker's): its outcome."""
+    def test_report(
+        self, nodeid: str, worker: str, when: str, outcome: str, error: str | None = None
+    ) -> None:
+        """One report of a test (the controller sees every worker's): its outcome, and
+        the type of the error that failed it."""
         if not self.enabled or self.is_worker:
             return
         if when == "call":
@@ -273,7 +276,10 @@ class Monitor:
             counted = "skipped"
         else:
             return
-        self.count("cdp_accept_tests", {"nodeid": nodeid, "worker": worker, "outcome": counted})
+        labels = {"nodeid": nodeid, "worker": worker, "outcome": counted}
+        if error and counted in ("failed", "error"):
+            labels["error"] = error
+        self.count("cdp_accept_tests", labels)
 
     # -- the views ---------------------------------------------------------------------
 
