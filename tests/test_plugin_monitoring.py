@@ -252,3 +252,20 @@ def test_off_by_default_no_port_and_no_exporter(
     assert set(reports) == expected
     for name, report in reports.items():
         assert report == {"listening": [], "loaded": []}, name
+
+
+@pytest.mark.parametrize(
+    ("blocked", "option", "says"),
+    [
+        ("prometheus_client", "--cdp-openmetrics=run.om", "*[[]openmetrics[]]*"),
+        ("opentelemetry", "--cdp-otlp-endpoint=http://127.0.0.1:9", "*[[]otel[]]*"),
+    ],
+)
+def test_a_missing_extra_stops_the_run_with_the_install_line(
+    pytester: pytest.Pytester, blocked: str, option: str, says: str
+) -> None:
+    pytester.makeconftest(f"import sys\nsys.modules[{blocked!r}] = None  # not importable\n")
+    pytester.makepyfile("def test_nothing(): pass")
+    result = run_pytest(pytester, option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: *pip install 'pytest-cdp-accept{says}'"])
