@@ -314,6 +314,22 @@ def test_test_outcomes_are_counted_once_per_report_that_says_something(
     assert outcomes == ([counted] if counted else [])
 
 
+def test_recovery_runs_are_counted_by_fault_and_failures_by_error() -> None:
+    controller = monitor()
+    events = controller.loop_events("t.py::r")
+    events.run_ended("recovery", None, "renderer")
+    events.run_ended("recovery", "TimeoutError", "browser")
+    events.run_ended("recovery", None, "browser")
+    where = {"nodeid": "t.py::r", "worker": "main"}
+    assert controller.counters == {
+        counter_key("cdp_accept_recovery_faults", **where, fault="renderer"): 1.0,
+        counter_key("cdp_accept_recovery_faults", **where, fault="browser"): 2.0,
+        counter_key(
+            "cdp_accept_recovery_failures", **where, fault="browser", error="TimeoutError"
+        ): 1.0,
+    }
+
+
 def test_a_failure_is_counted_with_the_type_of_its_error() -> None:
     controller = monitor()
     controller.test_report("t.py::a", "gw0", "call", "failed", "KeyError")
