@@ -71,6 +71,18 @@ async def launch_with(options: PoolOptions, executable: str) -> Browser:
 
 
 @dataclass(frozen=True)
+class PoolState:
+    """What the pool holds at one moment (live monitoring's gauges)."""
+
+    browsers: int
+    """Browsers in the pool (launching ones not yet)."""
+    pages: int
+    """Pages open on them: leased, parked, being wiped, opened by browser leases."""
+    leases: int
+    """Pages and browsers handed out and not yet given back."""
+
+
+@dataclass(frozen=True)
 class PoolStats:
     browsers_launched: int
     browsers_replaced: int
@@ -131,6 +143,7 @@ class BrowserPool:
         self._replaced = 0
         self._pages_opened = 0
         self._leases = 0
+        self._held = 0
         self._startups: list[float] = []
         self._breakers = BreakerBoard(
             failure_threshold=self.options.breaker_threshold,
@@ -156,6 +169,13 @@ class BrowserPool:
     def stats(self) -> PoolStats:
         return PoolStats(
             self._launched, self._replaced, self._pages_opened, self._leases, tuple(self._startups)
+        )
+
+    def state(self) -> PoolState:
+        """Browsers, pages and leases now; on the pool's loop thread (the sets it counts
+        change there)."""
+        return PoolState(
+            len(self._browsers), sum(len(b.browser.pages) for b in self._browsers), self._held
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -363,6 +383,7 @@ class BrowserPool:
         elapsed = (time.perf_counter() - start) * 1000.0
         recorder.record("page_open", elapsed)
         self._leases += 1
+        self._held += 1
         return PageLease(page, pooled, isolation, elapsed, context_id)
 
     async def _new_page(self, pooled: PooledBrowser, context_id: str | None = None) -> Page:
@@ -457,6 +478,7 @@ class BrowserPool:
         The figures of its last navigation are recorded first, into the test's recorder.
         """
         pooled, page = lease.owner, lease.page
+        self._held -= 1
         await page.finish_vitals()
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
@@ -501,6 +523,7 @@ class BrowserPool:
         back with :meth:`release_browser`."""
         pooled = await self._choose_browser(recorder, fresh)
         self._leases += 1
+        self._held += 1
         return pooled
 
     async def release_browser(self, pooled: PooledBrowser, context_id: str | None = None) -> None:
@@ -511,6 +534,7 @@ class BrowserPool:
             pages = [p for p in pooled.browser.pages if p.context_id == context_id]
             await asyncio.gather(*(p.finish_vitals() for p in pages))
             self._spawn(pooled.browser.dispose_context(context_id))
+        self._held -= 1
         self._release_browser_slot(pooled)
         if not pooled.browser.is_alive() and pooled in self._browsers:
             self._drop(pooled)
