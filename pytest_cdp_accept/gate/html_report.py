@@ -494,8 +494,8 @@ def _vitals_section(by_metric: Mapping[str, Sequence[_Sample]]) -> str:
                 format_value(percentile_of_sorted(values, 50), unit_of(metric)) if values else "–"
             )
             cells += f'<td class="num" title="median of {len(values)}">{_e(text)}</td>'
-        rows.append(
-            f'<tr><td class="test">{_e(_shorten(page, 70))}</td>'
+        rows.append(  # the page without its scheme: the report names URLs, links none
+            f'<tr><td class="test">{_e(_shorten(page.split("://", 1)[-1], 70))}</td>'
             f"<td>{_e(throttle or 'none')}</td>{cells}</tr>"
         )
     note = (
