@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,6 +22,7 @@ from .errors import CDPAcceptError
 from .gate.markers import MARKER_HELP, PAGE_FIXTURES, GateSpec
 from .gate.report import Results
 from .metrics import MetricsRecorder
+from .run.evidence import EVIDENCE_DIR, EvidenceKeeper, Kept
 from .run.judging import Judge
 from .run.outputs import Outputs
 from .run.pool import PoolKeeper, app_problem
@@ -30,6 +32,7 @@ from .run.settings import OUTPUTS, SETTINGS, Settings
 if TYPE_CHECKING:
     # The engine is imported where it is used (fixtures, hooks of tests that use it), so
     # installing the plugin costs nothing at start-up for suites that never use a browser.
+    from .engine.browser import Page
     from .engine.fleet import SyncFleet
     from .engine.probe import TestProbe
     from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
@@ -47,6 +50,8 @@ PAGE_KEY: pytest.StashKey[SyncPage] = pytest.StashKey()
 """The test's ``cdp_page``, which the stability loops run the body on."""
 DETAIL_KEY = pytest.StashKey[list[str]]()
 """The lines a stability loop explains its outcome with."""
+EVIDENCE_KEY = pytest.StashKey[Kept]()
+"""What evidence a test kept (set after its body)."""
 
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
@@ -103,6 +108,8 @@ class CDPAccept:
             rules=settings.lines("cdp_compare_fail"),
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
         )
+        evidence_dir = settings.text("cdp_evidence_dir") or EVIDENCE_DIR
+        self.evidence = EvidenceKeeper(settings.evidence, config.rootpath / evidence_dir)
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
         self.run_failed = False
@@ -175,6 +182,9 @@ class CDPAccept:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "setup":
             self.judge.tests_run += 1
+        evidence = getattr(report, "cdp_evidence", None)
+        if evidence and report.when == "call" and not self.is_worker:
+            attach_to_junit(self.config, report, evidence)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -185,27 +195,80 @@ class CDPAccept:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         spec = item.stash.get(GATE_KEY, None)
-        if spec is None or not spec.thresholds:
-            return (yield)
         probe = item.stash.get(PROBE_KEY, None)  # None: the test uses no cdp fixture
-        if probe is not None:
+        judged = spec is not None and bool(spec.thresholds)
+        if probe is not None and judged:
+            assert spec is not None
             probe.before_body(spec.memory)
         try:
             result = yield
-        finally:
-            if probe is not None:
+        except BaseException as exc:
+            if probe is not None and judged:
                 probe.after_body()
-        detail: list[str] = item.stash.get(DETAIL_KEY, [])
-        failure = self.judge.judge_test(
-            item.nodeid,
-            spec.thresholds,
-            None if probe is None else probe.recorder.by_name(),
-            None if probe is None else probe.unmeasured,
-            detail,
-        )
+            if not isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception)):
+                kept = self._keep_evidence(item, failed=True)
+                if kept is not None:
+                    item.add_report_section("call", "cdp-accept evidence", kept.text())
+            raise
+        if probe is not None and judged:
+            probe.after_body()
+        failure = None
+        if judged:
+            assert spec is not None
+            detail: list[str] = item.stash.get(DETAIL_KEY, [])
+            failure = self.judge.judge_test(
+                item.nodeid,
+                spec.thresholds,
+                None if probe is None else probe.recorder.by_name(),
+                None if probe is None else probe.unmeasured,
+                detail,
+            )
+        kept = self._keep_evidence(item, failed=failure is not None)
         if failure is not None:
-            pytest.fail(failure, pytrace=False)
+            pytest.fail(failure + (f"\n{kept.text()}" if kept else ""), pytrace=False)
         return result
+
+    def _keep_evidence(self, item: pytest.Item, *, failed: bool) -> Kept | None:
+        """Keep the evidence of a test whose body ended (see :mod:`.run.evidence`)."""
+        if not self.evidence.enabled:
+            return None
+        probe = item.stash.get(PROBE_KEY, None)
+        kept = self.evidence.capture(
+            item.nodeid,
+            failed=failed,
+            samples=[] if probe is None else probe.recorder.all_samples(),
+            failed_metrics=self.judge.missed_metrics(item.nodeid),
+        )
+        if kept is not None:
+            item.stash[EVIDENCE_KEY] = kept
+            self.results.add_evidence(kept.to_json())
+        return kept
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        kept = item.stash.get(EVIDENCE_KEY, None)
+        if kept is not None and report.when == "call":
+            # Plain data: under xdist the report travels to the controller.
+            report.cdp_evidence = kept.to_json()  # type: ignore[attr-defined]
+        elif (
+            kept is not None
+            and report.when == "teardown"
+            and self.config.getini("junit_logging") in JUNIT_STDOUT
+        ):
+            # junitxml writes the captured stdout of the teardown report.
+            text = junit_attachments(kept.to_json())
+            report.sections.append(("Captured stdout cdp-accept evidence", text))
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            self.evidence.finish(item.nodeid)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -231,7 +294,13 @@ class CDPAccept:
         pool: SyncPool = funcargs["cdp_pool"]  # type: ignore[assignment]  # cdp_page's own
         recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
         pyfuncitem.stash[DETAIL_KEY] = self.progress.run_loop(
-            pyfuncitem.name, request, body, pool, page, recorder, self.judge.factor
+            pyfuncitem.name,
+            request,
+            self.evidence.loop_body(pyfuncitem.nodeid, body),
+            pool,
+            page,
+            recorder,
+            self.judge.factor,
         )
         return True
 
@@ -402,9 +471,12 @@ def cdp_page(
     page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
+    evidence = _manager(request.config).evidence
     try:
+        evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
         yield page
     finally:
+        evidence.release(request.node.nodeid, page)
         cdp_pool.release_page(page)
 
 
@@ -418,9 +490,12 @@ def cdp_async_page(
     isolation, fresh_browser = _page_needs(request)
     page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
+    evidence = _manager(request.config).evidence
     try:
+        evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
         yield AsyncPage(page.runner, page.core)
     finally:
+        evidence.release(request.node.nodeid, page)
         cdp_pool.release_page(page)
 
 
@@ -434,10 +509,20 @@ def cdp_browser(
     browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
-    browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
+    evidence = _manager(request.config).evidence
+    nodeid = request.node.nodeid
+
+    def opened(page: Page) -> None:
+        from .engine.sync import SyncPage
+
+        probe.use(browser.runner, page.browser, page)
+        evidence.watch(nodeid, SyncPage(browser.runner, page), spec)
+
+    browser.on_new_page = opened
     try:
         yield browser
     finally:
+        evidence.finish(nodeid)  # its pages close with the lease
         cdp_pool.release_browser(browser)
 
 
@@ -507,3 +592,35 @@ def cdp_site() -> Iterator[LocalSite]:
         yield site
     finally:
         site.close()
+
+
+JUNIT_STDOUT = ("system-out", "out-err", "all")
+"""``junit_logging`` values that write the captured stdout to system-out."""
+
+
+def junit_attachments(evidence: Any) -> str:
+    """The evidence paths as ``[[ATTACHMENT|path]]`` lines, the convention Jenkins and
+    GitLab read from a test case's system-out."""
+    files = evidence.get("files") or [] if isinstance(evidence, dict) else []
+    return "\n".join(f"[[ATTACHMENT|{Path(f['path']).resolve()}]]" for f in files)
+
+
+def attach_to_junit(config: pytest.Config, report: pytest.TestReport, evidence: Any) -> None:
+    """Write the attachment lines as the test case's system-out, when pytest writes
+    none of its own (``junit_logging`` left at ``no``; otherwise they travel in the
+    captured stdout, see ``pytest_runtest_makereport``).
+
+    pytest has no public way to add to a test case's XML: this uses its junitxml
+    plugin's node reporter, as pytest's own ``record_*`` fixtures do.
+    """
+    from xml.etree import ElementTree
+
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    text = junit_attachments(evidence)
+    if xml is None or not text or config.getini("junit_logging") in JUNIT_STDOUT:
+        return
+    node = ElementTree.Element("system-out")
+    node.text = text
+    xml.node_reporter(report).append(node)

@@ -42,8 +42,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CDPAcceptError
-from .browser import Page
+from ..errors import CDPAcceptError, TraceClockError
+from .browser import Browser, Page
 from .connection import CDPSession
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "ConsoleEntry",
     "FailedRequest",
     "PageLog",
-    "TraceClockError",
     "crop_trace",
     "sample_window",
     "screenshot",
@@ -103,6 +102,7 @@ class ConsoleEntry:
     """Wall-clock time (``time.time()``)."""
 
     def line_text(self) -> str:
+        """One line: the message's first line and where it came from."""
         where = ""
         if self.url:
             where = f" ({self.url}"
@@ -111,7 +111,8 @@ class ConsoleEntry:
                 if self.column is not None:
                     where += f":{self.column}"
             where += ")"
-        return f"{self.kind}: {self.text}{where}"
+        first = self.text.splitlines()[0] if self.text else ""
+        return f"{self.kind}: {first}{where}"
 
 
 @dataclass(frozen=True)
@@ -393,10 +394,6 @@ def _write(target: Path, data: bytes) -> None:
 # -- traces ---------------------------------------------------------------------------
 
 
-class TraceClockError(CDPAcceptError):
-    """A saved trace holds no clock sync marker this tracer recorded."""
-
-
 @dataclass
 class BrowserTracer:
     """A ring-buffer Chrome trace of one browser, saved on request.
@@ -414,6 +411,13 @@ class BrowserTracer:
     markers: dict[str, float] = field(default_factory=dict)
     """Clock sync id -> the wall-clock time it was recorded at (the latest 64)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @classmethod
+    def of(cls, browser: Browser) -> BrowserTracer:
+        """The browser's tracer (made on first use; ``browser.tracer`` holds it)."""
+        if browser.tracer is None:
+            browser.tracer = cls(browser.session)
+        return browser.tracer
 
     async def start(self) -> None:
         """Start recording (a no-op when already recording)."""
@@ -465,12 +469,12 @@ class BrowserTracer:
             return target
 
     async def stop(self) -> None:
-        """End the recording and discard it."""
+        """End the recording and discard it (quietly when the browser is gone)."""
         async with self._lock:
             if not self.running:
                 return
-            handle = await self._end()
-            with contextlib.suppress(CDPAcceptError):
+            with contextlib.suppress(CDPAcceptError, asyncio.TimeoutError):
+                handle = await self._end()
                 await self.session.send("IO.close", {"handle": handle})
 
     def crop(
@@ -580,6 +584,7 @@ def crop_trace(
         raise TraceClockError("the trace holds none of this tracer's clock sync markers")
     spans = sorted((low * 1e6 + offset, high * 1e6 + offset) for low, high in windows)
     kept = []
+    inside = 0
     for event in events:
         if event.get("ph") == "M" or event.get("name") in _KEEP_ALWAYS:
             kept.append(event)
@@ -590,8 +595,9 @@ def crop_trace(
         end = ts + float(event.get("dur") or 0)
         if any(ts <= high and end >= low for low, high in spans):
             kept.append(event)
+            inside += 1
     out: dict[str, Any] = {"traceEvents": kept}
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
         out["metadata"] = data["metadata"]
     Path(target).write_text(json.dumps(out, separators=(",", ":")), encoding="utf-8")
-    return len(kept)
+    return inside

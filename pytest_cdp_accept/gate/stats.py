@@ -500,14 +500,8 @@ def compare_samples(
     xs = _check_sample(baseline, "the baseline sample")
     ys = _check_sample(current, "the current sample")
     m, n = len(xs), len(ys)
-    common = {
-        "baseline_n": m,
-        "current_n": n,
-        "limit": limit,
-        "relative": relative,
-        "lower_is_worse": lower_is_worse,
-        "alpha": alpha,
-    }
+    rule = {"limit": limit, "relative": relative, "lower_is_worse": lower_is_worse}
+    sizes = {"baseline_n": m, "current_n": n, "alpha": alpha}
     if not can_reach(m, n, alpha):
         return SampleComparison(
             verdict="too few samples",
@@ -517,15 +511,40 @@ def compare_samples(
             p_better=None,
             relative_shift=None,
             reason=too_few_text(m, n, alpha),
-            **common,  # type: ignore[arg-type]
+            **rule,  # type: ignore[arg-type]
+            **sizes,  # type: ignore[arg-type]
         )
     shift = hodges_lehmann(xs, ys, confidence=confidence)
     greater = mann_whitney_u(ys, xs, alternative="greater").p
     less = mann_whitney_u(ys, xs, alternative="less").p
     p_worse, p_better = (less, greater) if lower_is_worse else (greater, less)
     centre = _median(xs)
-    relative_shift = None if centre == 0 else shift.estimate / abs(centre) * 100.0
     worse_by = -shift.estimate if lower_is_worse else shift.estimate
+    verdict, reason = _verdict(worse_by, centre, p_worse, p_better, alpha, limit, relative)
+    return SampleComparison(
+        verdict=verdict,
+        shift=shift,
+        p=p_worse if worse_by >= 0 else p_better,
+        p_worse=p_worse,
+        p_better=p_better,
+        relative_shift=None if centre == 0 else shift.estimate / abs(centre) * 100.0,
+        reason=reason,
+        **rule,  # type: ignore[arg-type]
+        **sizes,  # type: ignore[arg-type]
+    )
+
+
+def _verdict(
+    worse_by: float,
+    centre: float,
+    p_worse: float,
+    p_better: float,
+    alpha: float,
+    limit: float,
+    relative: bool,
+) -> tuple[Verdict, str]:
+    """The verdict and its reason from the shift towards worse (``worse_by``), the
+    baseline median ``centre`` and the two one-sided p-values."""
     if relative:
         if centre != 0:
             amount = abs(worse_by) / abs(centre) * 100.0
@@ -537,25 +556,14 @@ def compare_samples(
         limit_text = f"{limit:g}"
     beyond = amount > limit and not math.isclose(amount, limit, rel_tol=1e-9)
     if worse_by > 0 and beyond and p_worse < alpha:
-        verdict: Verdict = "regressed"
-        reason = f"shifted the worse way beyond {limit_text} with p = {p_worse:.2g} < {alpha:g}"
-    elif worse_by < 0 and beyond and p_better < alpha:
-        verdict = "improved"
-        reason = f"shifted the better way beyond {limit_text} with p = {p_better:.2g} < {alpha:g}"
-    else:
-        verdict = "no change"
-        p_side = p_worse if worse_by >= 0 else p_better
-        if not beyond:
-            reason = f"the shift is within {limit_text}"
-        else:
-            reason = f"p = {p_side:.2g} is not below {alpha:g}: the shift may be noise"
-    return SampleComparison(
-        verdict=verdict,
-        shift=shift,
-        p=p_worse if worse_by >= 0 else p_better,
-        p_worse=p_worse,
-        p_better=p_better,
-        relative_shift=relative_shift,
-        reason=reason,
-        **common,  # type: ignore[arg-type]
-    )
+        return "regressed", (
+            f"shifted the worse way beyond {limit_text} with p = {p_worse:.2g} < {alpha:g}"
+        )
+    if worse_by < 0 and beyond and p_better < alpha:
+        return "improved", (
+            f"shifted the better way beyond {limit_text} with p = {p_better:.2g} < {alpha:g}"
+        )
+    if not beyond:
+        return "no change", f"the shift is within {limit_text}"
+    p_side = p_worse if worse_by >= 0 else p_better
+    return "no change", f"p = {p_side:.2g} is not below {alpha:g}: the shift may be noise"
