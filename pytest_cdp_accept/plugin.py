@@ -106,6 +106,7 @@ class CDPAccept:
             save=settings.text("cdp_save"),
             baseline_dir=settings.text("cdp_baseline_dir"),
             rules=settings.lines("cdp_compare_fail"),
+            alpha=settings.alpha,
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
         )
         evidence_dir = settings.text("cdp_evidence_dir") or EVIDENCE_DIR
