@@ -70,7 +70,9 @@ def test_a_failed_threshold_keeps_screenshot_trace_and_console(
     pytester: pytest.Pytester, isolated: Path
 ) -> None:
     pytester.makepyfile(SLOW_BROKEN)
-    result = run_pytest(pytester, "--cdp-json=out.json", "--junitxml=junit.xml")
+    result = run_pytest(
+        pytester, "--cdp-json=out.json", "--junitxml=junit.xml", "--cdp-html=html/out.html"
+    )
     result.assert_outcomes(failed=2, passed=1)
     kept = folders(pytester.path)
     assert set(kept) == {
@@ -138,6 +140,14 @@ def test_a_failed_threshold_keeps_screenshot_trace_and_console(
     ]
     assert all(Path(line[13:-2]).is_file() for line in attached)
     assert cases["test_passes"].find("system-out") is None
+
+    # The HTML report links the files (relative to the page) and shows the screenshot.
+    page = (pytester.path / "html" / "out.html").read_text()
+    assert '<section id="evidence">' in page
+    assert '<img class="shot" loading="lazy" alt="screenshot of ' in page
+    assert 'src="data:image/png;base64,' in page
+    folder = slow.relative_to(pytester.path).as_posix()
+    assert f'<a href="../{folder}/trace-navigation.json">trace-navigation.json</a>' in page
 
 
 def test_junit_logging_carries_the_attachments_in_the_captured_output(
@@ -224,3 +234,46 @@ def test_stress_keeps_the_first_failing_run_of_each_error_group(
     groups = {json.loads((folder / n).read_text())["group"] for n in names if n.endswith("json")}
     assert groups == {"ValueError: odd state", "KeyError: 'missing'"}
     result.stdout.fnmatch_lines(["cdp-accept evidence: *", "  group 1 (*): *group-1.png"])
+
+
+def test_traces_are_capped_per_process_and_memory_gated_tests_are_not_traced(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    pytester.makeconftest(
+        """
+        import pytest_cdp_accept.run.evidence as evidence
+
+        evidence.TRACED_FAILURES = 1
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cdp_memory(js_heap="<1GB")
+        @pytest.mark.cdp_latency(navigation="p95<1ms")
+        def test_a_memory(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/slow?ms=30"))
+
+        @pytest.mark.cdp_latency(navigation="p95<1ms")
+        def test_b_first(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/slow?ms=30"))
+
+        @pytest.mark.cdp_latency(navigation="p95<1ms")
+        def test_c_second(cdp_page, cdp_site):
+            cdp_page.goto(cdp_site.url("/slow?ms=30"))
+        """
+    )
+    result = run_pytest(pytester, "-p", "no:randomly")
+    result.assert_outcomes(failed=3)
+    kept = {name.rpartition("--")[2]: path for name, path in folders(pytester.path).items()}
+    # The memory-gated test runs first and is not traced, so the cap is still free.
+    assert sorted(p.name for p in kept["test_a_memory"].iterdir()) == ["page-1.png"]
+    assert sorted(p.name for p in kept["test_b_first"].iterdir()) == [
+        "page-1.png",
+        "trace-navigation.json",
+    ]
+    assert sorted(p.name for p in kept["test_c_second"].iterdir()) == ["page-1.png"]
+    text = result.stdout.str()
+    assert "  (no trace: this process kept the traces of 1 failing tests already)" in text
+    assert "  (no trace: tests with cdp_memory gates are not recorded)" in text

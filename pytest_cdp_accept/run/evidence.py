@@ -44,6 +44,10 @@ EVIDENCE_DIR = ".cdp-accept/evidence"
 LINES_SHOWN = 10
 """Console and network lines in the failure text, per kind (the rest in log.json)."""
 CAPTURE_TIMEOUT = 10.0
+TRACED_FAILURES = 10
+"""Failing tests per process (xdist worker) whose traces ``on-failure`` keeps: saving
+and cutting a trace costs a failing test 1-4 s, so a run where everything fails stays
+within ~40 s of that work per process. Later failing tests keep screenshots and logs."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -117,6 +121,8 @@ class EvidenceKeeper:
         self.mode = mode
         self.folder = folder
         self._watches: dict[str, _Watch] = {}
+        self.traced_failures = 0
+        """Failing tests whose traces were saved (see :data:`TRACED_FAILURES`)."""
 
     def __repr__(self) -> str:
         return f"<EvidenceKeeper {self.mode} {self.folder} watching={len(self._watches)}>"
@@ -142,7 +148,7 @@ class EvidenceKeeper:
             return
         watch.pages.append(page)
         self._start_log(watch, page)
-        if watch.trace_metrics:
+        if watch.trace_metrics or watch.untraced is not None:
             page.runner.run(_start_tracing(page.core.browser, trace=watch.untraced is None))
 
     def _begin(self, nodeid: str, spec: GateSpec | None) -> _Watch:
@@ -151,8 +157,10 @@ class EvidenceKeeper:
             t.metric for t in (spec.thresholds if spec else ()) if kind_of(t.metric) == "latency"
         )
         untraced = None
-        if metrics and spec is not None and spec.fresh_page:
-            untraced = "no trace: the memory probe traces this test's pages itself"
+        if spec is not None and spec.memory:
+            # The recording's buffers live in the browser's processes: they would count
+            # in the memory figures, and the probe runs traces of its own.
+            untraced = "no trace: tests with cdp_memory gates are not recorded"
         watch = _Watch(nodeid, metrics, untraced)
         self._watches[nodeid] = watch
         return watch
@@ -223,7 +231,13 @@ class EvidenceKeeper:
         if metrics:
             if watch.untraced is not None:
                 kept.notes.append(watch.untraced)
+            elif self.mode == "on-failure" and self.traced_failures >= TRACED_FAILURES:
+                kept.notes.append(
+                    f"no trace: this process kept the traces of {TRACED_FAILURES} failing "
+                    "tests already"
+                )
             else:
+                self.traced_failures += failed
                 slowest = _slowest(samples, metrics)
                 runner.run(_keep_traces(pages, slowest, folder, kept))
         kept.files.sort(key=_file_order)
