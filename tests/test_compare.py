@@ -12,6 +12,7 @@ import pytest
 
 from pytest_cdp_accept.gate.baseline import BaselineStore, compare, parse_fail_rule
 from pytest_cdp_accept.gate.shift import MAX_SAMPLES, samples_by_metric
+from pytest_cdp_accept.gate.thresholds import format_value
 
 from .test_baseline import baseline_of, make_report
 
@@ -208,3 +209,53 @@ def test_cdp_accept_compare_bad_input(
     (tmp_path / "bad.json").write_text("[]")
     assert cli.main(["compare", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the reports
+
+
+def compared_report() -> dict[str, Any]:
+    """A report compared with a baseline as --cdp-compare writes it."""
+    base = with_samples(make_report({"navigation": noisy(40, 100, 31)}))
+    report = make_report({"navigation": noisy(40, 140, 32)})
+    comparison = compare(report, base, [parse_fail_rule("navigation.p50:20ms")])
+    report["comparison"] = comparison.to_json()
+    report["baseline_comparison"] = {
+        "baseline": comparison.header(),
+        "alpha": 0.01,
+        "shifts": comparison.shifts_json(),
+    }
+    return report
+
+
+def test_the_html_report_draws_both_distributions_with_the_verdict() -> None:
+    from pytest_cdp_accept.gate.html_report import render_html
+
+    report = compared_report()
+    page = render_html(report)
+    (shift,) = report["baseline_comparison"]["shifts"]
+    section = page.split('<section id="baseline">')[1].split("</section>")[0]
+    assert "Hodges–Lehmann" in section
+    (row,) = [r for r in section.split("<tr") if "REGRESSED" in r]
+    assert ">regressed<" in row
+    assert ">20 ms<" in row
+    chart = section.split('<svg class="chart" data-metric="navigation"')[1].split("</svg>")[0]
+    assert chart.count("<circle") == 80  # 40 samples a side
+    assert ">baseline<" in chart
+    assert ">this run<" in chart
+    assert f"baseline median {format_value(shift['baseline_median'], 'ms')}<" in chart
+    assert f"this run median {format_value(shift['current_median'], 'ms')}<" in chart
+
+
+def test_the_benchmark_export_carries_the_comparison() -> None:
+    from pytest_cdp_accept.gate.benchmark_export import to_pytest_benchmark
+
+    run = to_pytest_benchmark(compared_report(), commit_info={})
+    (bench,) = [b for b in run["benchmarks"] if b["group"] == "navigation"]
+    (row,) = bench["extra_info"]["baseline_comparison"]
+    assert row["verdict"] == "regressed"
+    assert row["ci_low"] < row["shift"] < row["ci_high"]
+    assert row["rule"] == "navigation.p50:20ms"
+    assert "baseline_samples" not in row
+    plain = to_pytest_benchmark(make_report({"navigation": [1.0, 2.0]}), commit_info={})
+    assert "baseline_comparison" not in plain["benchmarks"][0]["extra_info"]
