@@ -506,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_compare_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_compare_parser(sub: Any) -> None:
+    """``compare``'s subcommand on ``sub`` (the parser's subparsers)."""
     comp = sub.add_parser(
         "compare",
         help="compare two runs (saved baselines or --cdp-json reports) metric by metric",

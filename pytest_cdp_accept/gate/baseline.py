@@ -646,24 +646,8 @@ def compare(
     """
     current_metrics = current_report.get("metrics") or {}
     baseline_metrics = baseline.get("metrics") or {}
-    if fingerprint is None:
-        browser = current_report.get("browser_version")
-        fingerprint = machine_fingerprint(browser if isinstance(browser, str) else None)
-    diff = _machine_diff(baseline.get("machine") or {}, fingerprint)
-    created = baseline.get("created")
-    commit = baseline.get("commit")
-    result = Comparison(
-        baseline_name=str(baseline.get("name") or "?"),
-        baseline_created=float(created) if _finite(created) else None,
-        baseline_commit=commit if isinstance(commit, str) else None,
-        baseline_dirty=bool(baseline.get("dirty")),
-        added=sorted(set(current_metrics) - set(baseline_metrics)),
-        removed=sorted(set(baseline_metrics) - set(current_metrics)),
-        other_machine=any(f in _HARDWARE_FIELDS for f in diff),
-        machine_diff=diff,
-        rules=len(rules),
-        alpha=alpha,
-    )
+    result = _comparison_of(current_report, baseline, fingerprint)
+    result.rules, result.alpha = len(rules), alpha
     by_target: dict[tuple[str, str], list[FailRule]] = {}
     for rule in rules:
         by_target.setdefault((rule.metric, rule.stat), []).append(rule)
@@ -672,11 +656,11 @@ def compare(
             result.unmatched.append(f"rule {rule.text}: no {rule.metric} in {where}")
     old_samples, new_samples = samples_by_metric(baseline), samples_by_metric(current_report)
     by_distribution = _distribution_rules(rules, old_samples, new_samples)
+    direct = {
+        target: [r for r in found if r not in by_distribution]
+        for target, found in by_target.items()
+    }
     for metric in sorted(set(current_metrics) & set(baseline_metrics)):
-        direct = {
-            target: [r for r in found if r not in by_distribution]
-            for target, found in by_target.items()
-        }
         both = metric in old_samples and metric in new_samples
         _compare_metric(
             result, metric, baseline_metrics[metric], current_metrics[metric], direct, both
@@ -691,6 +675,33 @@ def compare(
                 alpha,
             )
     return result
+
+
+def _comparison_of(
+    current_report: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    fingerprint: Mapping[str, Any] | None,
+) -> Comparison:
+    """An empty comparison: the baseline's identity, the metrics only one side has
+    and how the machines differ."""
+    current_metrics = current_report.get("metrics") or {}
+    baseline_metrics = baseline.get("metrics") or {}
+    if fingerprint is None:
+        browser = current_report.get("browser_version")
+        fingerprint = machine_fingerprint(browser if isinstance(browser, str) else None)
+    diff = _machine_diff(baseline.get("machine") or {}, fingerprint)
+    created = baseline.get("created")
+    commit = baseline.get("commit")
+    return Comparison(
+        baseline_name=str(baseline.get("name") or "?"),
+        baseline_created=float(created) if _finite(created) else None,
+        baseline_commit=commit if isinstance(commit, str) else None,
+        baseline_dirty=bool(baseline.get("dirty")),
+        added=sorted(set(current_metrics) - set(baseline_metrics)),
+        removed=sorted(set(baseline_metrics) - set(current_metrics)),
+        other_machine=any(f in _HARDWARE_FIELDS for f in diff),
+        machine_diff=diff,
+    )
 
 
 def _distribution_rules(
