@@ -178,7 +178,7 @@ def sent_urls(events: list[dict[str, Any]]) -> set[str]:
 def test_tracer_saves_a_trace_and_crops_the_slowest_navigation(
     page: Page, site: LocalSite, run: Any, tmp_path: Path
 ) -> None:
-    fast, slow = site.url("/slow?ms=10"), site.url("/slow?ms=300")
+    fast, slow, after = site.url("/slow?ms=10"), site.url("/slow?ms=300"), site.url("/?after")
 
     async def scenario() -> tuple[BrowserTracer, tuple[float, float]]:
         tracer = BrowserTracer(page.browser.session)
@@ -188,20 +188,24 @@ def test_tracer_saves_a_trace_and_crops_the_slowest_navigation(
         navigation = await page.goto(slow)
         window = sample_window(time.time(), navigation.elapsed_ms)
         await asyncio.sleep(SAMPLE_MARGIN_AFTER + 0.2)
-        await page.goto(fast)
+        await page.goto(after)
         await tracer.save(tmp_path / "whole.json", restart=False)
         assert not tracer.running
         return tracer, window
 
     tracer, window = run(scenario())
     whole = trace_events(tmp_path / "whole.json")
-    assert {fast, slow} <= sent_urls(whole)
+    assert {fast, slow, after} <= sent_urls(whole)
     assert "Paint" in {e["name"] for e in whole}
 
     inside = tracer.crop(tmp_path / "whole.json", tmp_path / "slowest.json", [window])
     cropped = trace_events(tmp_path / "slowest.json")
     assert 0 < inside < len(cropped) < len(whole)
-    assert sent_urls(cropped) == {slow}
+    # The slow navigation, not the one after it. The one before may show on a loaded
+    # machine: Chromium emits a document's ResourceSendRequest when its response
+    # starts, which can fall inside the window's margin.
+    assert slow in sent_urls(cropped)
+    assert sent_urls(cropped) <= {fast, slow}
     assert "Paint" in {e["name"] for e in cropped}
     assert any(e["ph"] == "M" and e["name"] == "thread_name" for e in cropped)
 

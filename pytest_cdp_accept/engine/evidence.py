@@ -37,6 +37,7 @@ import json
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -179,6 +180,10 @@ def _top_frame(params: dict[str, Any]) -> tuple[str | None, int | None, int | No
     return None, None, None
 
 
+_LOGGING_SESSIONS: weakref.WeakSet[CDPSession] = weakref.WeakSet()
+"""Page sessions whose Runtime and Log domains a :class:`PageLog` enabled."""
+
+
 class PageLog:
     """Console errors, exceptions and failed requests of one page while it is watched.
 
@@ -206,7 +211,10 @@ class PageLog:
         )
 
     async def start(self) -> None:
-        """Listen from now on; enabling the domains costs one round trip (in parallel)."""
+        """Listen from now on. The first log of a page session enables the Runtime and
+        Log domains (one round trip to the renderer, in parallel); they stay enabled
+        for the session's later logs (Chromium keeps a session's domains across
+        navigations and renderer swaps), so a pooled page pays that once."""
         self.started_at = time.time()
         session = self.page.session
         self._offs = [
@@ -218,11 +226,14 @@ class PageLog:
             session.on("Network.loadingFinished", self._on_finished),
             session.on("Network.loadingFailed", self._on_failed),
         ]
+        if session in _LOGGING_SESSIONS:
+            return
         try:
             await asyncio.gather(session.send("Runtime.enable"), session.send("Log.enable"))
         except BaseException:
             self.stop()
             raise
+        _LOGGING_SESSIONS.add(session)
 
     def stop(self) -> None:
         """Stop listening (requests still in flight are forgotten)."""
@@ -411,6 +422,7 @@ class BrowserTracer:
     markers: dict[str, float] = field(default_factory=dict)
     """Clock sync id -> the wall-clock time it was recorded at (the latest 64)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _marking: set[asyncio.Future[None]] = field(default_factory=set, repr=False)
 
     @classmethod
     def of(cls, browser: Browser) -> BrowserTracer:
@@ -446,6 +458,19 @@ class BrowserTracer:
         async with self._lock:
             if self.running:
                 await self._mark()
+
+    def mark_soon(self) -> None:
+        """:meth:`mark` in the background, so that a test starts without waiting for
+        the browser (busy right after a page's reset); the lock keeps it before any
+        later save."""
+        task = asyncio.ensure_future(self.mark())
+        self._marking.add(task)
+        task.add_done_callback(self._marked)
+
+    def _marked(self, task: asyncio.Future[None]) -> None:
+        self._marking.discard(task)
+        if not task.cancelled():
+            task.exception()  # a browser gone meanwhile: the next save says so
 
     async def _mark(self) -> None:
         sync_id = f"cdp-accept-{uuid.uuid4().hex[:12]}"

@@ -147,9 +147,22 @@ class EvidenceKeeper:
         if any(held is page for held in watch.pages):
             return
         watch.pages.append(page)
-        self._start_log(watch, page)
+        page.runner.run(self._start_watching(watch, page))
+
+    async def _start_watching(self, watch: _Watch, page: SyncPage) -> None:
+        """The page's log and its browser's recording, started side by side."""
+        from ..engine.evidence import PageLog
+
+        core = page.core
+        log = PageLog(core)
+        work = [_within(log.start())]
         if watch.trace_metrics or watch.untraced is not None:
-            page.runner.run(_start_tracing(page.core.browser, trace=watch.untraced is None))
+            work.append(_start_tracing(core.browser, trace=watch.untraced is None))
+        started = await asyncio.gather(*work, return_exceptions=True)
+        if not isinstance(started[0], BaseException):
+            watch.logs[id(core)] = log
+        elif not isinstance(started[0], (CDPAcceptError, asyncio.TimeoutError)):
+            raise started[0]  # a page that does not answer: its failure will say so
 
     def _begin(self, nodeid: str, spec: GateSpec | None) -> _Watch:
         shutil.rmtree(self.test_folder(nodeid), ignore_errors=True)  # an earlier run's
@@ -164,17 +177,6 @@ class EvidenceKeeper:
         watch = _Watch(nodeid, metrics, untraced)
         self._watches[nodeid] = watch
         return watch
-
-    def _start_log(self, watch: _Watch, page: SyncPage) -> None:
-        from ..engine.evidence import PageLog
-
-        core = page.core
-        log = PageLog(core)
-        try:
-            page.runner.run(_within(log.start()))
-        except (CDPAcceptError, asyncio.TimeoutError):
-            return  # a page that does not answer: its failure will say so
-        watch.logs[id(core)] = log
 
     def release(self, nodeid: str, page: SyncPage) -> None:
         """The test gives a page back: stop watching it."""
@@ -342,8 +344,10 @@ async def _start_tracing(browser: Browser, *, trace: bool) -> None:
         if not trace:
             await _within(tracer.stop())
             return
-        await _within(tracer.start())
-        await _within(tracer.mark())
+        if tracer.running:
+            tracer.mark_soon()
+        else:
+            await _within(tracer.start())  # marks the clock as it starts
 
 
 def _slowest(samples: Sequence[Sample], metrics: Iterable[str]) -> dict[str, Sample]:
