@@ -19,7 +19,6 @@ each error group instead (``group-N.png``, ``group-N.json``). A passing test in
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -33,6 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CDPAcceptError
 from ..metrics import Sample, kind_of
+
+# asyncio and the engine are imported in the functions that use them: the plugin
+# imports this module at start-up, and a suite that never uses a browser loads neither.
 
 if TYPE_CHECKING:
     from ..engine.browser import Browser, Page
@@ -151,6 +153,8 @@ class EvidenceKeeper:
 
     async def _start_watching(self, watch: _Watch, page: SyncPage) -> None:
         """The page's log and its browser's recording, started side by side."""
+        import asyncio
+
         from ..engine.evidence import PageLog
 
         core = page.core
@@ -248,6 +252,8 @@ class EvidenceKeeper:
     async def _keep_pages(
         self, watch: _Watch, pages: Sequence[SyncPage], folder: Path, kept: Kept
     ) -> None:
+        import asyncio
+
         from ..engine.evidence import screenshot
 
         logs = []
@@ -307,6 +313,8 @@ class EvidenceKeeper:
 
 
 def _run_log(page: SyncPage) -> PageLog | None:
+    import asyncio
+
     from ..engine.evidence import PageLog
 
     log = PageLog(page.core)
@@ -320,6 +328,8 @@ def _run_log(page: SyncPage) -> PageLog | None:
 async def _keep_group_files(
     core: Page, log: PageLog | None, folder: Path, number: int, key: str, kept: Kept
 ) -> None:
+    import asyncio
+
     from ..engine.evidence import screenshot
 
     try:
@@ -337,6 +347,8 @@ async def _keep_group_files(
 async def _start_tracing(browser: Browser, *, trace: bool) -> None:
     """Start the browser's recording (or, for a test the memory probe traces, stop it)
     and mark the trace clock."""
+    import asyncio
+
     from ..engine.evidence import BrowserTracer
 
     tracer = BrowserTracer.of(browser)
@@ -365,6 +377,8 @@ async def _keep_traces(
     pages: Sequence[SyncPage], slowest: dict[str, Sample], folder: Path, kept: Kept
 ) -> None:
     """Save each traced browser's recording once and cut out each metric's slowest sample."""
+    import asyncio
+
     from ..engine.evidence import sample_window
 
     browsers = list({id(p.core.browser): p.core.browser for p in pages}.values())
@@ -408,6 +422,8 @@ async def _keep_traces(
 
 
 async def _within(awaitable: Any) -> Any:
+    import asyncio
+
     return await asyncio.wait_for(awaitable, CAPTURE_TIMEOUT)
 
 
