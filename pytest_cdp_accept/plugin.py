@@ -24,6 +24,7 @@ from .gate.report import Results
 from .metrics import MetricsRecorder
 from .run.evidence import EVIDENCE_DIR, EvidenceKeeper, Kept
 from .run.judging import Judge
+from .run.monitor import monitor_from
 from .run.outputs import Outputs
 from .run.pool import PoolKeeper, app_problem
 from .run.progress import Progress
@@ -55,6 +56,8 @@ EVIDENCE_KEY = pytest.StashKey[Kept]()
 
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
+WORKER_MONITOR = "cdp_accept_monitor"
+ERROR_ATTRIBUTE = "cdp_accept_error"
 APP_FIXTURES = ("cdp_app", "cdp_base_url")
 
 
@@ -111,6 +114,15 @@ class CDPAccept:
         )
         evidence_dir = settings.text("cdp_evidence_dir") or EVIDENCE_DIR
         self.evidence = EvidenceKeeper(settings.evidence, config.rootpath / evidence_dir)
+        self.monitor = monitor_from(
+            settings.text,
+            settings.value("cdp_metrics_port"),
+            root=config.rootpath,
+            results=self.results,
+            pools=self.pools,
+            worker=self.outputs.worker,
+            workerinput=getattr(config, "workerinput", None),
+        )
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
         self.run_failed = False
@@ -157,10 +169,20 @@ class CDPAccept:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        distributed = self.config.pluginmanager.get_plugin("dsession") is not None
+        if not self.config.option.collectonly:
+            try:
+                self.monitor.start(distributed=distributed)
+            except CDPAcceptError as exc:
+                raise pytest.UsageError(str(exc)) from None
         # Under xdist the controller collects nothing: it checks the app before it
         # starts the workers (which would each fail every test on their own).
-        if self.config.pluginmanager.get_plugin("dsession") is not None:
+        if distributed:
             self._check_app()
+
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput.update(self.monitor.worker_input())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
@@ -186,6 +208,22 @@ class CDPAccept:
         evidence = getattr(report, "cdp_evidence", None)
         if evidence and report.when == "call" and not self.is_worker:
             attach_to_junit(self.config, report, evidence)
+        node = getattr(report, "node", None)  # xdist: the worker that ran it
+        worker = node.workerinput["workerid"] if node is not None else self.outputs.worker
+        error = getattr(report, ERROR_ATTRIBUTE, None)
+        self.monitor.test_report(report.nodeid, worker, report.when, report.outcome, error)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.monitor.enabled and report.failed and call.excinfo is not None:
+            # The error's type, for the monitoring counters; an attribute of the report
+            # travels with it from an xdist worker to the controller.
+            setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+        self._report_evidence(item, report)
+        return report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -245,11 +283,8 @@ class CDPAccept:
             self.results.add_evidence(kept.to_json())
         return kept
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
+    def _report_evidence(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Put the evidence a test kept on its reports (see pytest_runtest_makereport)."""
         kept = item.stash.get(EVIDENCE_KEY, None)
         if kept is not None and report.when == "call":
             # Plain data: under xdist the report travels to the controller.
@@ -262,7 +297,6 @@ class CDPAccept:
             # junitxml writes the captured stdout of the teardown report.
             text = junit_attachments(kept.to_json())
             report.sections.append(("Captured stdout cdp-accept evidence", text))
-        return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
@@ -302,6 +336,7 @@ class CDPAccept:
             page,
             recorder,
             self.judge.factor,
+            self.monitor.loop_events(pyfuncitem.nodeid),
         )
         return True
 
@@ -314,6 +349,7 @@ class CDPAccept:
             self.results.merge_wire(output[WORKER_OUTPUT])
         if output.get(WORKER_SCOPE):
             self.judge.merge_scope(output[WORKER_SCOPE])
+        self.monitor.worker_finished(node.workerinput["workerid"], output.get(WORKER_MONITOR))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -322,6 +358,7 @@ class CDPAccept:
             output = self.config.workeroutput  # type: ignore[attr-defined]
             output[WORKER_OUTPUT] = self.results.to_wire()
             output[WORKER_SCOPE] = self.judge.scope_wire()
+            output[WORKER_MONITOR] = self.monitor.worker_wire()
             return
         if self.config.option.collectonly or not self.judge.tests_run:
             return  # nothing ran: no gate to judge, no report to overwrite
@@ -330,6 +367,7 @@ class CDPAccept:
             regressed = self.outputs.write(
                 {"factor": self.judge.factor, "record_only": self.judge.record_only}
             )
+            self.outputs.notes += self.monitor.finish()
         except CDPAcceptError as exc:
             raise pytest.UsageError(str(exc)) from None
         self.run_failed = missed or regressed
@@ -351,6 +389,7 @@ class CDPAccept:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.pools.close()  # normally already closed by the cdp_pool fixture
+        self.monitor.close()
 
 
 def _manager(config: pytest.Config) -> CDPAccept:
@@ -438,6 +477,11 @@ def _probe(request: pytest.FixtureRequest) -> TestProbe:
     return request.node.stash[PROBE_KEY]  # type: ignore[no-any-return]
 
 
+def _label_test(request: pytest.FixtureRequest, isolation: str) -> None:
+    """The test's page isolation, a label of its monitoring series."""
+    _manager(request.config).monitor.test_labels(request.node.nodeid, isolation=isolation)
+
+
 def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
     marker = request.node.get_closest_marker("cdp_isolation")
     if marker is None:
@@ -471,6 +515,7 @@ def cdp_page(
     isolation, fresh_browser = _page_needs(request)
     page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
+    _label_test(request, isolation or cdp_pool.options.isolation)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     evidence = _manager(request.config).evidence
     try:
@@ -491,6 +536,7 @@ def cdp_async_page(
     isolation, fresh_browser = _page_needs(request)
     page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
+    _label_test(request, isolation or cdp_pool.options.isolation)
     evidence = _manager(request.config).evidence
     try:
         evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
