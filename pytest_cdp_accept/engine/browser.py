@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psutil
 
@@ -43,6 +43,9 @@ from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 from .throttle import ThrottleProfile, apply_throttle, clear_throttle
 from .vitals import Vitals, VitalsCollector
+
+if TYPE_CHECKING:
+    from .evidence import BrowserTracer
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -376,6 +379,9 @@ class Page(PageActions):
         """
         session = self.session
         found: list[dict[str, Any]] = []
+        if self.browser.tracer is not None:
+            # A browser runs one trace at a time: an evidence recording gives way.
+            await self.browser.tracer.stop()
 
         def collect(params: dict[str, Any]) -> None:
             found.extend(e for e in params.get("value", ()) if e.get("name") == TRACE_STARTED)
@@ -821,6 +827,9 @@ class Browser:
         self.closed = False
         self.vitals = True
         """Whether its pages measure their Web Vitals (set before the first page opens)."""
+        self.tracer: BrowserTracer | None = None
+        """The evidence recording of this browser, when one was started (see
+        :class:`~pytest_cdp_accept.engine.evidence.BrowserTracer`)."""
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
         if process is not None:

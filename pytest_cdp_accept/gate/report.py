@@ -81,6 +81,8 @@ class Results:
     samples: list[SampleRecord] = field(default_factory=list)
     verdicts: list[VerdictRecord] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """What each test that kept evidence kept (see :mod:`pytest_cdp_accept.run.evidence`)."""
 
     def add_samples(self, test: str, worker: str, samples: Iterable[Sample]) -> None:
         self.samples += [
@@ -89,6 +91,9 @@ class Results:
 
     def add_verdicts(self, scope: str, test: str, verdicts: Iterable[Verdict]) -> None:
         self.verdicts += [VerdictRecord.of(v, scope, test) for v in verdicts]
+
+    def add_evidence(self, kept: Mapping[str, Any]) -> None:
+        self.evidence.append(dict(kept))
 
     def count(self, name: str, value: float) -> None:
         self.counters[name] += value
@@ -108,6 +113,7 @@ class Results:
                 "samples": [asdict(s) for s in self.samples],
                 "verdicts": [asdict(v) for v in self.verdicts],
                 "counters": dict(self.counters),
+                "evidence": self.evidence,
             }
         )
 
@@ -117,6 +123,7 @@ class Results:
         self.verdicts += [VerdictRecord(**v) for v in data["verdicts"]]
         for name, value in data["counters"].items():
             self.counters[name] += value
+        self.evidence += data.get("evidence", [])
 
     # -- output -------------------------------------------------------------------
 
@@ -137,6 +144,7 @@ class Results:
             "verdicts": [asdict(v) for v in self.verdicts],
             "samples": [asdict(s) for s in self.samples],
             "vitals": self.vitals(),
+            "evidence": self.evidence,
             **(extra or {}),
         }
 
