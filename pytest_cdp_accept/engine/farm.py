@@ -247,6 +247,33 @@ async def _handshake(endpoint: FarmEndpoint, timeout: float) -> ClientConnection
     )
 
 
+async def _attempt(
+    endpoint: FarmEndpoint, timeout: float, started: float, clock: Callable[[], float]
+) -> ClientConnection | tuple[FarmError, float | None]:
+    """One handshake: the connection, or the farm's refusal with its ``Retry-After``.
+    Errors that end the waiting (no answer until the deadline, nothing listening) raise."""
+    try:
+        return await _handshake(endpoint, timeout)
+    except websockets.InvalidStatus as exc:
+        response = exc.response
+        body = bytes(response.body or b"").decode("utf-8", "replace").strip()
+        error = refusal(endpoint, response.status_code, body, "the websocket upgrade")
+        return error, _retry_after(response.headers.get("Retry-After"))
+    except TimeoutError:
+        # The farm kept the upgrade unanswered until the deadline: its queue.
+        waited = FarmBusyError(
+            endpoint,
+            f"no answer to the websocket upgrade within {clock() - started:.0f} s (a farm "
+            "holds connections in its queue while its sessions are all taken); raise "
+            f"{LAUNCH_TIMEOUT_SETTING} or the farm's capacity",
+            waited_s=clock() - started,
+        )
+        raise waited from None
+    except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+        failed = FarmUnreachableError(endpoint, f"the websocket upgrade failed: {exc}")
+        raise failed from None  # websockets' frames hold the URL with its secrets
+
+
 async def open_socket(
     endpoint: FarmEndpoint,
     *,
@@ -267,48 +294,24 @@ async def open_socket(
     start = clock()
     deadline = start + timeout
     backoff = BUSY_BACKOFF_FIRST
-    refusals = 0
-    last_busy: FarmBusyError | None = None
+    busy: list[FarmBusyError] = []
     while True:
         attempt = clock()
-        remaining = deadline - attempt
-        if remaining <= 0:
-            raise _gave_up(endpoint, timeout, last_busy)
-        error: FarmError
-        retry_after: float | None = None
-        try:
-            ws = await _handshake(endpoint, remaining)
-        except websockets.InvalidStatus as exc:
-            response = exc.response
-            body = bytes(response.body or b"").decode("utf-8", "replace").strip()
-            error = refusal(endpoint, response.status_code, body, "the websocket upgrade")
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-        except TimeoutError:
-            # The farm kept the upgrade unanswered until the deadline: its queue.
-            error = FarmBusyError(
-                endpoint,
-                f"no answer to the websocket upgrade within {timeout:g} s (a farm holds "
-                "connections in its queue while its sessions are all taken); raise "
-                f"{LAUNCH_TIMEOUT_SETTING} or the farm's capacity",
-                waited_s=clock() - start,
-            )
-            raise error from None
-        except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-            error = FarmUnreachableError(endpoint, f"the websocket upgrade failed: {exc}")
-            raise error from None
-        else:
-            now = clock()
+        if attempt >= deadline:
+            raise _gave_up(endpoint, timeout, busy[-1] if busy else None)
+        outcome = await _attempt(endpoint, deadline - attempt, start, clock)
+        if not isinstance(outcome, tuple):
             return FarmSocket(
-                ws,
+                outcome,
                 endpoint,
                 queue_ms=(attempt - start) * 1000.0,
-                connect_ms=(now - attempt) * 1000.0,
-                refusals=refusals,
+                connect_ms=(clock() - attempt) * 1000.0,
+                refusals=len(busy),
             )
+        error, retry_after = outcome
         if not isinstance(error, FarmBusyError):
-            raise error from None
-        refusals += 1
-        last_busy = error
+            raise error
+        busy.append(error)
         delay = retry_after if retry_after is not None else backoff * rng.uniform(0.75, 1.25)
         backoff = min(backoff * BUSY_BACKOFF_FACTOR, BUSY_BACKOFF_CAP)
         delay = min(delay, max(0.0, deadline - clock()))

@@ -340,7 +340,7 @@ class FarmEndpoint:
             return self
         parts = self._parts
         query = parts.query + ("&" if parts.query else "") + urllib.parse.urlencode(missing)
-        url = urllib.parse.urlunsplit(parts._replace(query=query))
+        url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
         return FarmEndpoint(SecretURL(url), self.headers, _compact(url))
 
     def with_launch_args(self, args: Sequence[str]) -> FarmEndpoint:
@@ -412,7 +412,9 @@ def _compact(url: str) -> str:
                 value = "<...>"
         pairs.append(f"{name}={value}" if value else name)
     query = "&".join(pairs)
-    return urllib.parse.urlunsplit(parts._replace(query=query)) if query else shown
+    if not query:
+        return shown
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def farm_launch_args(args: Sequence[str]) -> list[str]:

@@ -41,6 +41,11 @@ from .connection import CDPSession
 MB = 1024.0 * 1024.0
 DUMP_TIMEOUT = 10.0
 MEMORY_INFRA = "disabled-by-default-memory-infra"
+TRACE_PARAMS: dict[str, Any] = {
+    # Periodic dumps off: one dump, on request.
+    "traceConfig": {"includedCategories": [MEMORY_INFRA], "memoryDumpConfig": {"triggers": []}},
+    "transferMode": "ReportEvents",
+}
 
 
 @dataclass(frozen=True)
@@ -131,14 +136,8 @@ async def local_memory(session: CDPSession, *, timeout: float = 5.0) -> RemoteMe
     return RemoteMemory("pss", info.pss_mb, info.processes, info.rss_mb)
 
 
-async def private_footprint(
-    session: CDPSession, *, timeout: float = DUMP_TIMEOUT
-) -> RemoteMemory | None:
-    """Chrome's private memory footprint of every process, from a memory-infra dump.
-
-    None when tracing is refused or already running (one trace at a time per browser:
-    a test that traces itself keeps its trace).
-    """
+async def _memory_dump(session: CDPSession, timeout: float) -> list[dict[str, Any]] | None:
+    """The memory-dump events (``ph: v``) of one memory-infra trace; None when refused."""
     events: list[dict[str, Any]] = []
 
     def collect(params: dict[str, Any]) -> None:
@@ -147,17 +146,7 @@ async def private_footprint(
     off = session.on("Tracing.dataCollected", collect)
     try:
         try:
-            await session.send(
-                "Tracing.start",
-                {
-                    "traceConfig": {
-                        "includedCategories": [MEMORY_INFRA],
-                        "memoryDumpConfig": {"triggers": []},
-                    },
-                    "transferMode": "ReportEvents",
-                },
-                timeout=timeout,
-            )
+            await session.send("Tracing.start", TRACE_PARAMS, timeout=timeout)
         except CDPAcceptError:
             return None
         complete = asyncio.ensure_future(
@@ -178,10 +167,13 @@ async def private_footprint(
             await complete
         except CDPAcceptError:
             return None
-        if not dumped.get("success"):
-            return None
+        return events if dumped.get("success") else None
     finally:
         off()
+
+
+def _footprints(events: list[dict[str, Any]]) -> dict[int, int]:
+    """pid -> private footprint in bytes (a process may appear in several dumps)."""
     by_pid: dict[int, int] = {}
     for event in events:
         totals = ((event.get("args") or {}).get("dumps") or {}).get("process_totals") or {}
@@ -192,6 +184,19 @@ async def private_footprint(
             size = int(value, 16) if isinstance(value, str) else int(value)
             pid = int(event.get("pid", 0))
             by_pid[pid] = max(by_pid.get(pid, 0), size)
+    return by_pid
+
+
+async def private_footprint(
+    session: CDPSession, *, timeout: float = DUMP_TIMEOUT
+) -> RemoteMemory | None:
+    """Chrome's private memory footprint of every process, from a memory-infra dump.
+
+    None when tracing is refused or already running (one trace at a time per browser:
+    a test that traces itself keeps its trace).
+    """
+    events = await _memory_dump(session, timeout)
+    by_pid = _footprints(events or [])
     if not by_pid:
         return None
     return RemoteMemory("private_footprint", sum(by_pid.values()) / MB, len(by_pid))
