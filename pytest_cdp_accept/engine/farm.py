@@ -33,13 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import os
 import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +49,10 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from ..errors import CDPAcceptError, LaunchError
-from .connection import MAX_MESSAGE_SIZE, CDPSession
+from .connection import MAX_MESSAGE_SIZE, CDPSession, Connection
 from .farm_endpoint import WS_LOGGER, FarmEndpoint, SecretURL, classify_status, redact
 from .farm_endpoint import retry_after_seconds as _retry_after
+from .options import DEFAULT_COMMAND_TIMEOUT
 
 log = logging.getLogger("pytest_cdp_accept")
 
@@ -304,7 +307,7 @@ async def open_socket(
             return FarmSocket(
                 outcome,
                 endpoint,
-                queue_ms=(attempt - start) * 1000.0,
+                queue_ms=(attempt - start) * 1000.0 if busy else 0.0,
                 connect_ms=(clock() - attempt) * 1000.0,
                 refusals=len(busy),
             )
@@ -400,16 +403,21 @@ class PressureGauge:
         clock: Callable[[], float] = time.monotonic,
         poll: float = PRESSURE_POLL,
     ) -> float:
-        """Seconds spent until the farm has room (0 where it reports no load), at most
-        until ``deadline`` (then the caller connects anyway and meets the farm's answer)."""
-        start = clock()
+        """Seconds spent waiting for room, from the first reading that had none (0 when
+        the farm has room or reports no load), at most until ``deadline``; then the caller
+        connects anyway and meets the farm's answer. The readings themselves are not
+        waiting: browserless takes ~0.6 s for its first (it samples the CPU)."""
+        full_since: float | None = None
         while True:
             pressure = await self.read()
+            now = clock()
             if pressure is None or pressure.has_room:
-                return clock() - start
-            left = deadline - clock()
+                return 0.0 if full_since is None else now - full_since
+            if full_since is None:
+                full_since = now
+            left = deadline - now
             if left <= 0:
-                return clock() - start
+                return now - full_since
             await sleep(min(poll, left))
 
 
@@ -426,6 +434,127 @@ def _parse_pressure(answer: HTTPAnswer) -> Pressure | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# -- one pool's farm ----------------------------------------------------------------------------
+
+
+@dataclass
+class FarmLink:
+    """One farm connection (one browser) and what it took to get it."""
+
+    connection: Connection
+    endpoint: FarmEndpoint
+    """What was connected to (with the launch switches and tracking id, if any)."""
+    queue_ms: float
+    """Waiting for the farm to have room: its reported load, 429/503 answers."""
+    connect_ms: float
+    """The handshake that succeeded; a farm launches the browser during it."""
+    tracking_id: str | None
+    opened_at: float
+    """``time.monotonic()`` when the handshake succeeded."""
+
+    def age(self) -> float:
+        return time.monotonic() - self.opened_at
+
+
+class FarmConnector:
+    """Opens the browsers of one pool on one farm (one address, one set of credentials).
+
+    The address is resolved once (``/json/version`` for an ``http(s)`` URL) and given
+    the launch switches, if any. Before each connection the farm's load is read where
+    it reports one, so that a connection that would wait in the farm's queue waits
+    here instead; the farm is then remembered as *full* for a few seconds
+    (:attr:`full`), which lets a pool share the browsers it has rather than ask for
+    more. On a farm that speaks browserless' management API each connection gets a
+    ``trackingId``, by which :meth:`kill` can end it when ``Browser.crash`` does not.
+    """
+
+    FULL_FOR = 5.0
+    """Seconds a sighting of no room keeps the farm marked full."""
+
+    def __init__(
+        self,
+        endpoint: FarmEndpoint,
+        *,
+        switches: Sequence[str] = (),
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.given = endpoint
+        self.switches = tuple(switches)
+        self.command_timeout = command_timeout
+        self.gauge: PressureGauge | None = None
+        self.opened = 0
+        self.refusals = 0
+        self._clock = clock
+        self._target: FarmEndpoint | None = None
+        self._full_at: float | None = None
+        self._run = f"{os.getpid() % 16**6:x}-{random.randrange(16**6):06x}"
+        self._ids = itertools.count(1)
+
+    def __repr__(self) -> str:
+        state = "full" if self.full else "room"
+        return f"<FarmConnector {self.given.display} opened={self.opened} {state}>"
+
+    @property
+    def full(self) -> bool:
+        """The farm had no room a moment ago (its load, a 429, a queued connection)."""
+        return self._full_at is not None and self._clock() - self._full_at < self.FULL_FOR
+
+    def mark_full(self) -> None:
+        self._full_at = self._clock()
+
+    async def target(self, timeout: float) -> FarmEndpoint:
+        """The websocket endpoint connections go to (resolved once)."""
+        if self._target is None:
+            resolved = await resolve(self.given, timeout=timeout)
+            self._target = resolved.with_launch_args(self.switches)
+            self.gauge = PressureGauge(self._target)
+        return self._target
+
+    async def open(self, timeout: float) -> FarmLink:
+        """One new browser: wait for room (bounded by ``timeout``), then connect."""
+        start = self._clock()
+        deadline = start + timeout
+        target = await self.target(timeout)
+        assert self.gauge is not None
+        waited = await self.gauge.wait_for_room(deadline, clock=self._clock)
+        if waited > 0:
+            self.mark_full()
+        tracking_id = None
+        if self.gauge.supported:
+            # browserless: at most 32 of [0-9a-zA-Z-_], unique among live sessions.
+            tracking_id = f"cdpa-{self._run}-{next(self._ids)}"
+            target = target.with_params(trackingId=tracking_id)
+        sock = await open_socket(
+            target, timeout=max(0.0, deadline - self._clock()), on_busy=self._on_busy
+        )
+        self.opened += 1
+        connection = Connection(sock.ws, target.display, command_timeout=self.command_timeout)
+        return FarmLink(
+            connection,
+            target,
+            queue_ms=waited * 1000.0 + sock.queue_ms,
+            connect_ms=sock.connect_ms,
+            tracking_id=tracking_id,
+            opened_at=time.monotonic(),
+        )
+
+    def _on_busy(self, error: FarmBusyError, delay: float) -> None:
+        self.refusals += 1
+        self.mark_full()
+        if self.refusals == 1:
+            log.info("%s; waiting for a free session (back-pressure)", error)
+
+    async def kill(self, link: FarmLink, *, timeout: float = 5.0) -> bool:
+        """End a farm browser: ``Browser.crash``, else the farm's kill API."""
+        if await crash_browser(link.connection.browser_session, timeout=timeout):
+            return True
+        if link.tracking_id is not None:
+            with contextlib.suppress(FarmError):
+                await kill_session(link.endpoint, link.tracking_id, timeout=timeout)
+        return link.connection.closed is not None
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -472,7 +601,9 @@ async def kill_session(endpoint: FarmEndpoint, session_id: str, *, timeout: floa
 __all__ = [
     "FarmAuthError",
     "FarmBusyError",
+    "FarmConnector",
     "FarmError",
+    "FarmLink",
     "FarmRequestError",
     "FarmSocket",
     "FarmUnreachableError",
