@@ -16,7 +16,7 @@ import math
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -738,6 +738,7 @@ class Browser:
         """The active tab of each browser context's window, when one of our pages is it.
         Only the active tab renders at full rate: behind another tab, focus emulation
         keeps a page "visible", but it gets about one animation frame per second."""
+        self._remote_kill: Callable[[], Awaitable[bool]] | None = None
         if process is not None:
             connection.close_hint = process.describe_exit
             connection.before_close_hint = process.proc.wait
@@ -801,6 +802,29 @@ class Browser:
         start = time.perf_counter()
         ws_url = await resolve_endpoint(endpoint, timeout)
         connection = await Connection.open(ws_url, timeout=timeout, command_timeout=command_timeout)
+        return await cls.attach(
+            connection,
+            endpoint=endpoint,
+            started=start,
+            navigation_timeout=navigation_timeout,
+            action_timeout=action_timeout,
+        )
+
+    @classmethod
+    async def attach(
+        cls,
+        connection: Connection,
+        *,
+        endpoint: str,
+        started: float,
+        navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
+        kill: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Browser:
+        """A browser on an open connection to a browser we did not launch (remote, or a
+        farm's); closed again if it does not answer. ``started`` is the
+        ``time.perf_counter()`` its start-up is counted from; ``kill`` ends it (a farm's
+        browser) for :meth:`kill`."""
         browser = cls(
             connection,
             None,
@@ -809,12 +833,13 @@ class Browser:
             navigation_timeout=navigation_timeout,
             action_timeout=action_timeout,
         )
+        browser._remote_kill = kill
         try:
             await browser._prepare()
         except BaseException:
             await connection.close()
             raise
-        browser.startup_ms = (time.perf_counter() - start) * 1000.0
+        browser.startup_ms = (time.perf_counter() - started) * 1000.0
         return browser
 
     async def _prepare(self) -> None:
@@ -944,10 +969,23 @@ class Browser:
                 await self.dispose_context(context_id)
             await self.connection.close()
 
+    @property
+    def killable(self) -> bool:
+        """:meth:`kill` works: a browser launched here, or a farm's."""
+        return self.process is not None or self._remote_kill is not None
+
     async def kill(self) -> None:
-        """SIGKILL the browser's main process (fault injection). Local browsers only."""
+        """End the browser abruptly (fault injection): SIGKILL of a local browser's main
+        process; a farm's browser is crashed over CDP (or by the farm's kill API)."""
         if self.process is None:
-            raise UsageError("kill() needs a browser launched here")
+            if self._remote_kill is None:
+                raise UsageError(
+                    f"kill() needs a browser launched here or on a farm (--cdp-farm); "
+                    f"{self.endpoint} is a running browser nobody would start again"
+                )
+            if not await self._remote_kill():
+                raise LaunchError(f"the farm browser at {self.endpoint} did not end when killed")
+            return
         with contextlib.suppress(ProcessLookupError):
             self.process.proc.kill()
         with contextlib.suppress(asyncio.TimeoutError):

@@ -21,7 +21,8 @@ Failures come out as :class:`FarmError` subclasses, whose ``retryable`` and
         ├── FarmAuthError         401/403: wrong credentials (not retried, no breaker trip)
         ├── FarmBusyError         429/503/408 or no answer until the deadline: at capacity
         ├── FarmRequestError      other 4xx: the URL is wrong (not retried)
-        └── FarmUnreachableError  refused, reset, DNS, 5xx: transient, or the farm is gone
+        └── FarmUnreachableError  refused, reset, DNS, 5xx: transient...
+            └── FarmGoneError     ... or the farm that served the run went away
 
 No message of these errors carries a secret, and none is chained to the
 websockets or urllib error it replaces: those libraries' frames hold the
@@ -50,7 +51,14 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from ..errors import CDPAcceptError, LaunchError
 from .connection import MAX_MESSAGE_SIZE, CDPSession, Connection
-from .farm_endpoint import WS_LOGGER, FarmEndpoint, SecretURL, classify_status, redact
+from .farm_endpoint import (
+    WS_LOGGER,
+    FarmEndpoint,
+    SecretURL,
+    classify_status,
+    describe_cut,
+    redact,
+)
 from .farm_endpoint import retry_after_seconds as _retry_after
 from .options import DEFAULT_COMMAND_TIMEOUT
 
@@ -126,6 +134,13 @@ class FarmRequestError(FarmError):
 
 class FarmUnreachableError(FarmError):
     """Nothing answers (refused, reset, unknown host) or the farm failed (5xx)."""
+
+
+class FarmGoneError(FarmUnreachableError):
+    """A farm that served this run stopped answering: every later lease would fail the
+    same way, so the run stops (see the plugin)."""
+
+    retryable = False
 
 
 # -- HTTP ----------------------------------------------------------------------------------
@@ -352,8 +367,13 @@ class Pressure:
     @property
     def has_room(self) -> bool:
         """A connection made now runs at once (no queue, no 429)."""
+        return self.room_for(0)
+
+    def room_for(self, pending: int) -> bool:
+        """Room for one more connection besides ``pending`` ones of ours still on their
+        way (made, but maybe not counted by the farm yet: counting them is cautious)."""
         unlimited = self.max_concurrent < 0
-        return self.available and (unlimited or self.running < self.max_concurrent)
+        return self.available and (unlimited or self.running + pending < self.max_concurrent)
 
 
 class PressureGauge:
@@ -402,17 +422,27 @@ class PressureGauge:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         poll: float = PRESSURE_POLL,
+        pending: Callable[[], int] = lambda: 0,
+        on_full: Callable[[], None] | None = None,
     ) -> float:
         """Seconds spent waiting for room, from the first reading that had none (0 when
         the farm has room or reports no load), at most until ``deadline``; then the caller
         connects anyway and meets the farm's answer. The readings themselves are not
-        waiting: browserless takes ~0.6 s for its first (it samples the CPU)."""
+        waiting: browserless takes ~0.6 s for its first (it samples the CPU).
+
+        ``pending()`` counts the caller's connections still on their way; the check and
+        the caller's next step happen with no await in between, so callers that count
+        themselves in ``pending`` right after this returns never overbook the farm.
+        ``on_full()`` is called at each reading without room.
+        """
         full_since: float | None = None
         while True:
             pressure = await self.read()
             now = clock()
-            if pressure is None or pressure.has_room:
+            if pressure is None or pressure.room_for(pending()):
                 return 0.0 if full_since is None else now - full_since
+            if on_full is not None:
+                on_full()
             if full_since is None:
                 full_since = now
             left = deadline - now
@@ -480,8 +510,15 @@ class FarmConnector:
         switches: Sequence[str] = (),
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
+        on_full: Callable[[], None] | None = None,
     ) -> None:
         self.given = endpoint
+        self.on_full = on_full
+        """Called when the farm is seen without room (a pool wakes its waiting leases)."""
+        self.in_flight = 0
+        """Connections on their way (admitted, handshake not done)."""
+        self.cuts: list[float] = []
+        """Ages (s) of the sessions the farm cut (its session timeout)."""
         self.switches = tuple(switches)
         self.command_timeout = command_timeout
         self.gauge: PressureGauge | None = None
@@ -504,6 +541,29 @@ class FarmConnector:
 
     def mark_full(self) -> None:
         self._full_at = self._clock()
+        if self.on_full is not None:
+            self.on_full()
+
+    @property
+    def cut_after(self) -> float | None:
+        """The shortest life (s) of a session the farm cut, once it has cut one."""
+        return min(self.cuts) if self.cuts else None
+
+    def watch(self, link: FarmLink) -> None:
+        """Have the link's connection say so when the farm cuts the session (and note its
+        age: a pool replaces browsers before they get that old)."""
+
+        def explain(exc: websockets.ConnectionClosed | None) -> str | None:
+            if exc is None:
+                return None
+            rcvd = exc.rcvd.code if exc.rcvd is not None else None
+            sent = exc.sent.code if exc.sent is not None else None
+            why = describe_cut(rcvd, sent, link.age())
+            if why is not None:
+                self.cuts.append(link.age())
+            return why
+
+        link.connection.explain_close = explain
 
     async def target(self, timeout: float) -> FarmEndpoint:
         """The websocket endpoint connections go to (resolved once)."""
@@ -519,20 +579,24 @@ class FarmConnector:
         deadline = start + timeout
         target = await self.target(timeout)
         assert self.gauge is not None
-        waited = await self.gauge.wait_for_room(deadline, clock=self._clock)
-        if waited > 0:
-            self.mark_full()
-        tracking_id = None
-        if self.gauge.supported:
-            # browserless: at most 32 of [0-9a-zA-Z-_], unique among live sessions.
-            tracking_id = f"cdpa-{self._run}-{next(self._ids)}"
-            target = target.with_params(trackingId=tracking_id)
-        sock = await open_socket(
-            target, timeout=max(0.0, deadline - self._clock()), on_busy=self._on_busy
+        waited = await self.gauge.wait_for_room(
+            deadline, clock=self._clock, pending=lambda: self.in_flight, on_full=self.mark_full
         )
+        self.in_flight += 1  # in the same step as the check above: no overbooking
+        try:
+            tracking_id = None
+            if self.gauge.supported:
+                # browserless: at most 32 of [0-9a-zA-Z-_], unique among live sessions.
+                tracking_id = f"cdpa-{self._run}-{next(self._ids)}"
+                target = target.with_params(trackingId=tracking_id)
+            sock = await open_socket(
+                target, timeout=max(0.0, deadline - self._clock()), on_busy=self._on_busy
+            )
+        finally:
+            self.in_flight -= 1
         self.opened += 1
         connection = Connection(sock.ws, target.display, command_timeout=self.command_timeout)
-        return FarmLink(
+        link = FarmLink(
             connection,
             target,
             queue_ms=waited * 1000.0 + sock.queue_ms,
@@ -540,6 +604,8 @@ class FarmConnector:
             tracking_id=tracking_id,
             opened_at=time.monotonic(),
         )
+        self.watch(link)
+        return link
 
     def _on_busy(self, error: FarmBusyError, delay: float) -> None:
         self.refusals += 1
@@ -603,6 +669,7 @@ __all__ = [
     "FarmBusyError",
     "FarmConnector",
     "FarmError",
+    "FarmGoneError",
     "FarmLink",
     "FarmRequestError",
     "FarmSocket",

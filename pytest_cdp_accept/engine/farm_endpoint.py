@@ -29,7 +29,7 @@ caller: ``auth`` (401, 403: the credentials are wrong, retrying cannot help),
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import logging
 import re
@@ -37,7 +37,6 @@ import threading
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from ..errors import UsageError
@@ -60,15 +59,25 @@ SECRET_PARAM_WORDS = (
     "jwt",
     "session",
 )
-_SECRET_NAME = re.compile("|".join(SECRET_PARAM_WORDS), re.IGNORECASE)
-# Query parameters in free text whose name looks like a credential: catches a secret
-# that reached a message without being registered (say, in a URL a farm returned).
-_SECRET_PAIR = re.compile(
-    r"(?P<lead>[?&;])(?P<name>[\w.-]*(?:"
-    + "|".join(SECRET_PARAM_WORDS)
-    + r")[\w.-]*)=(?P<value>[^&#\s'\"<>]+)",
-    re.IGNORECASE,
-)
+
+
+@functools.cache
+def _secret_name() -> re.Pattern[str]:
+    return re.compile("|".join(SECRET_PARAM_WORDS), re.IGNORECASE)
+
+
+@functools.cache
+def _secret_pair() -> re.Pattern[str]:
+    """Query parameters in free text whose name looks like a credential: catches a secret
+    that reached a message without being registered (say, in a URL a farm returned).
+    Compiled on first use: importing the plugin stays cheap."""
+    words = "|".join(SECRET_PARAM_WORDS)
+    return re.compile(
+        r"(?P<lead>[?&;])(?P<name>[\w.-]*(?:" + words + r")[\w.-]*)=(?P<value>[^&#\s'\"<>]+)",
+        re.IGNORECASE,
+    )
+
+
 # Shorter secrets are not replaced in free text (they would shred ordinary words); their
 # name=value pairs and headers are still redacted.
 MIN_SECRET_LENGTH = 4
@@ -102,7 +111,7 @@ class Redactor:
         for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return _SECRET_PAIR.sub(_hide_pair, text)
+        return _secret_pair().sub(_hide_pair, text)
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -178,6 +187,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     value = value.strip()
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime  # rare: most farms send seconds
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -224,7 +235,7 @@ def parse_header(text: str) -> tuple[str, str]:
 
 
 def _is_secret_param(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    return bool(_secret_name().search(name))
 
 
 @dataclass(frozen=True)
@@ -297,6 +308,8 @@ class FarmEndpoint:
     @property
     def breaker_key(self) -> str:
         """Where and as whom: two credentials for one farm get two circuit breakers."""
+        import hashlib
+
         parts = self._parts
         digest = hashlib.sha256(
             json.dumps([self.query, list(self.headers), parts.password or ""]).encode()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import UsageError
+from .farm_endpoint import FarmEndpoint
 
 Isolation = Literal["reset", "context"]
 ISOLATION_MODES = ("reset", "context")
@@ -34,6 +35,10 @@ class PoolOptions:
     executable: str | None = None
     args: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = ()
+    farm: FarmEndpoint | None = None
+    """A browser farm (``--cdp-farm``): every connection to it is a new browser."""
+    farm_switches: bool = True
+    """Send our launch switches to a farm that takes them (browserless ``launch=``)."""
     size: int = 1
     isolation: Isolation = "reset"
     launch_timeout: float = 30.0
@@ -58,6 +63,11 @@ class PoolOptions:
         if self.size < 1:
             raise UsageError(f"pool size must be at least 1, got {self.size}")
         check_isolation(self.isolation)
+        if self.farm is not None and self.endpoints:
+            raise UsageError(
+                "--cdp-farm and --cdp-endpoint: use one. A farm starts a browser per "
+                "connection; an endpoint is a browser that already runs"
+            )
         if self.recycle_after is not None and self.recycle_after < 1:
             raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
         if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:
