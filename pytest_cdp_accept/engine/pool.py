@@ -127,6 +127,7 @@ class PooledBrowser:
         self.waiting = 0  # leases waiting for a page that is being wiped
         self.front_tabs: set[str] = set()  # contexts of reset pages behind a front tab
         self.link: FarmLink | None = None  # a farm's browser: its connection's story
+        self.startup_recorded = False  # by the lease that waited for it, or first used it
 
     def __repr__(self) -> str:
         return (
@@ -388,6 +389,7 @@ class BrowserPool:
             if free or (live and not room):
                 claimed = await self._claim(min(free or live, key=lambda b: b.active))
                 if claimed is not None:
+                    self._record_startup(claimed, recorder)
                     return claimed
                 continue
             if room:
@@ -405,10 +407,19 @@ class BrowserPool:
                 if ready is None:
                     continue  # something changed: choose again
                 pooled = ready
-            recorder.record("startup", pooled.browser.startup_ms)
-            if pooled.link is not None:
-                recorder.record("farm.queue", pooled.link.queue_ms)
+            self._record_startup(pooled, recorder)
             # Loop: the new browser is now in the pool and is picked like any other.
+
+    @staticmethod
+    def _record_startup(pooled: PooledBrowser, recorder: Recorder) -> None:
+        """A browser's start-up goes to the lease that waited for it or, when every
+        waiter found another browser first (a farm's), to the first lease that uses it."""
+        if pooled.startup_recorded:
+            return
+        pooled.startup_recorded = True
+        recorder.record("startup", pooled.browser.startup_ms)
+        if pooled.link is not None:
+            recorder.record("farm.queue", pooled.link.queue_ms)
 
     async def _claim(self, pooled: PooledBrowser) -> PooledBrowser | None:
         """Claim a browser in the same step as the choice; None if it failed its check."""
