@@ -94,7 +94,9 @@ class FarmError(LaunchError):
         self.endpoint = endpoint.display
         self.status = status
         self.body = redact(body)
-        super().__init__(redact(f"farm {endpoint.display}: {message}"))
+        self.reason = redact(message)
+        """The message without the farm's address."""
+        super().__init__(f"farm {endpoint.display}: {self.reason}")
 
 
 class FarmAuthError(FarmError):
@@ -582,6 +584,8 @@ class FarmConnector:
         waited = await self.gauge.wait_for_room(
             deadline, clock=self._clock, pending=lambda: self.in_flight, on_full=self.mark_full
         )
+        if self._clock() >= deadline:
+            raise _gave_up(target, timeout, None)
         self.in_flight += 1  # in the same step as the check above: no overbooking
         try:
             tracking_id = None

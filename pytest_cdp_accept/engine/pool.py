@@ -280,7 +280,7 @@ class BrowserPool:
             gone = FarmGoneError(
                 connector.given,
                 f"the farm stopped answering after serving {connector.opened} "
-                f"connection{'s' if connector.opened != 1 else ''} in this run: {exc}",
+                f"connection{'s' if connector.opened != 1 else ''} in this run ({exc.reason})",
             )
             raise gone from None
         self._launched += 1
