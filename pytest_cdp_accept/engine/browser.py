@@ -14,8 +14,6 @@ import contextlib
 import json
 import math
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,9 +34,10 @@ from ..errors import (
     UsageError,
 )
 from ..metrics import NULL_RECORDER, Recorder
-from . import launcher
+from . import farm, launcher
 from .actions import PageActions
 from .connection import CDPSession, Connection
+from .farm_endpoint import FarmEndpoint
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 
@@ -797,14 +796,18 @@ class Browser:
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
         action_timeout: float = DEFAULT_ACTION_TIMEOUT,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> Browser:
-        """Connect to a running browser (``ws://...`` or ``http://host:port``)."""
+        """Connect to a running browser: ``ws://...`` as given, or ``http(s)://host:port``
+        resolved through ``/json/version`` (path, query and ``headers`` kept throughout)."""
         start = time.perf_counter()
-        ws_url = await resolve_endpoint(endpoint, timeout)
-        connection = await Connection.open(ws_url, timeout=timeout, command_timeout=command_timeout)
+        given = FarmEndpoint.parse(endpoint, headers, option="--cdp-endpoint")
+        target = await farm.resolve(given, timeout=timeout)
+        sock = await farm.open_socket(target, timeout=timeout)
+        connection = Connection(sock.ws, target.display, command_timeout=command_timeout)
         return await cls.attach(
             connection,
-            endpoint=endpoint,
+            endpoint=given.display,
             started=start,
             navigation_timeout=navigation_timeout,
             action_timeout=action_timeout,
@@ -995,30 +998,6 @@ class Browser:
 def memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
     """The figures (see :mod:`pytest_cdp_accept.engine.memory`) summed over ``procs``."""
     return memory_of_pids(proc.pid for proc in procs)
-
-
-async def resolve_endpoint(endpoint: str, timeout: float = 10.0) -> str:
-    """A websocket URL for ``ws://...`` as given, or via ``/json/version`` for ``http://...``."""
-    parsed = urllib.parse.urlparse(endpoint)
-    if parsed.scheme in ("ws", "wss"):
-        return endpoint
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise LaunchError(
-            f"--cdp-endpoint {endpoint!r}: expected ws://host:port/devtools/browser/... "
-            "or http://host:port"
-        )
-    url = f"{parsed.scheme}://{parsed.netloc}/json/version"
-
-    def fetch() -> str:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(url, timeout=timeout) as response:
-            data = json.loads(response.read())
-        return str(data["webSocketDebuggerUrl"])
-
-    try:
-        return await asyncio.get_running_loop().run_in_executor(None, fetch)
-    except (OSError, ValueError, KeyError) as exc:
-        raise LaunchError(f"could not reach the browser at {endpoint} ({url}): {exc}") from exc
 
 
 __all__ = [

@@ -96,7 +96,7 @@ class FarmError(LaunchError):
         self.body = redact(body)
         self.reason = redact(message)
         """The message without the farm's address."""
-        super().__init__(f"farm {endpoint.display}: {self.reason}")
+        super().__init__(f"{endpoint.role} {endpoint.display}: {self.reason}")
 
 
 class FarmAuthError(FarmError):
@@ -178,7 +178,7 @@ async def http_get(
         return await asyncio.get_running_loop().run_in_executor(None, fetch)
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        error = FarmUnreachableError(endpoint, f"{what} could not be read: {reason}")
+        error = FarmUnreachableError(endpoint, f"could not reach {what}: {reason}")
     raise error from None  # urllib's frames hold the URL with its secrets
 
 

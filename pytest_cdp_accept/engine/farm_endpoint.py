@@ -248,6 +248,8 @@ class FarmEndpoint:
     url: SecretURL
     headers: tuple[tuple[str, str], ...] = ()
     display: str = field(default="", compare=False)
+    role: str = field(default="farm", compare=False)
+    """What it is, for messages: ``farm`` (``--cdp-farm``) or ``browser`` (``--cdp-endpoint``)."""
 
     @classmethod
     def parse(
@@ -278,7 +280,8 @@ class FarmEndpoint:
                 "http://host:port or https://... (with any path and query the farm needs, "
                 "e.g. ?token=...)"
             )
-        return cls(SecretURL(url), header_list, _compact(url))
+        role = "browser" if option == "--cdp-endpoint" else "farm"
+        return cls(SecretURL(url), header_list, _compact(url), role)
 
     def __repr__(self) -> str:
         headers = f" headers={[n for n, _ in self.headers]}" if self.headers else ""
@@ -314,7 +317,8 @@ class FarmEndpoint:
         digest = hashlib.sha256(
             json.dumps([self.query, list(self.headers), parts.password or ""]).encode()
         ).hexdigest()[:12]
-        return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}#{digest}"
+        where = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return f"{redact(where)}#{digest}"
 
     @property
     def version_url(self) -> SecretURL:
@@ -354,7 +358,7 @@ class FarmEndpoint:
         parts = self._parts
         query = parts.query + ("&" if parts.query else "") + urllib.parse.urlencode(missing)
         url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-        return FarmEndpoint(SecretURL(url), self.headers, _compact(url))
+        return FarmEndpoint(SecretURL(url), self.headers, _compact(url), self.role)
 
     def with_launch_args(self, args: Sequence[str]) -> FarmEndpoint:
         """Ask the farm to launch its browsers with ``args`` (browserless ``launch=``).
@@ -405,7 +409,8 @@ class FarmEndpoint:
         if carried:
             query += ("&" if query else "") + urllib.parse.urlencode(carried)
         url = urllib.parse.urlunsplit((got.scheme, netloc, got.path, query, ""))
-        return FarmEndpoint.parse(url, self.headers)
+        option = "--cdp-endpoint" if self.role == "browser" else "--cdp-farm"
+        return FarmEndpoint.parse(url, self.headers, option=option)
 
 
 def _compact(url: str) -> str:

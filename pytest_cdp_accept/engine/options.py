@@ -37,6 +37,8 @@ class PoolOptions:
     endpoints: tuple[str, ...] = ()
     farm: FarmEndpoint | None = None
     """A browser farm (``--cdp-farm``): every connection to it is a new browser."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Sent with every request to ``endpoints`` (a farm's are in ``farm``): header auth."""
     farm_switches: bool = True
     """Send our launch switches to a farm that takes them (browserless ``launch=``)."""
     size: int = 1

@@ -41,7 +41,7 @@ from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page, memory_of
 from .farm import FarmConnector, FarmGoneError, FarmLink, FarmUnreachableError
-from .farm_endpoint import farm_launch_args
+from .farm_endpoint import FarmEndpoint, farm_launch_args
 from .options import ISOLATION_MODES as ISOLATION_MODES
 from .options import Isolation as Isolation
 from .options import PoolOptions as PoolOptions
@@ -232,14 +232,18 @@ class BrowserPool:
         if opts.endpoints:
             index = self._next_endpoint % len(opts.endpoints)
             self._next_endpoint += 1
-            key = opts.endpoints[index]
+            url = opts.endpoints[index]
+            # Named by its redacted address (and credentials' digest): a breaker's
+            # message must not show the token.
+            key = FarmEndpoint.parse(url, opts.headers, option="--cdp-endpoint").breaker_key
             start = partial(
                 Browser.connect,
-                key,
+                url,
                 timeout=opts.launch_timeout,
                 command_timeout=opts.command_timeout,
                 navigation_timeout=opts.navigation_timeout,
                 action_timeout=opts.action_timeout,
+                headers=opts.headers,
             )
         else:
             if not self._swept:
