@@ -76,6 +76,7 @@ async def farm_browser(connector: FarmConnector, options: PoolOptions) -> tuple[
         endpoint=link.endpoint.display,
         started=started,
         navigation_timeout=options.navigation_timeout,
+        action_timeout=options.action_timeout,
         kill=partial(connector.kill, link),
     )
     return link, browser
