@@ -221,9 +221,13 @@ class BrowserlessFarm:
         timeout_ms: int = 30_000,
         routes: tuple[str, ...] = ROUTES,
         env: dict[str, str] | None = None,
+        own_pids: bool = False,
     ) -> None:
         self.setup = setup
         self.routes = routes
+        # A PID namespace of its own: its browsers' pids mean nothing here, as on another
+        # host (and when its first process ends, the kernel ends every one in it).
+        self.own_pids = own_pids
         self.token = token
         self.concurrent = concurrent
         self.queued = queued
@@ -289,9 +293,12 @@ class BrowserlessFarm:
             env["TOKEN"] = self.token
         env.update(self.extra_env)
         self.log_path = root / "browserless.log"
+        command = [setup.node, str(setup.entry)]
+        if self.own_pids:
+            command = ["unshare", "--pid", "--mount-proc", "--kill-child=SIGTERM", *command]
         with open(self.log_path, "wb") as log_file:
             self.proc = subprocess.Popen(
-                [setup.node, str(setup.entry)],
+                command,
                 # Its management routes read node_modules/playwright-core from the cwd.
                 cwd=setup.folder,
                 env=env,

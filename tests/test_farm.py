@@ -316,7 +316,7 @@ def test_the_farm_session_timeout_is_recognised() -> None:
 # -- memory over CDP -------------------------------------------------------------------------------
 
 
-def test_remote_memory_figures(bl: BrowserlessFarm) -> None:
+def test_remote_processes_and_memory(bl: BrowserlessFarm) -> None:
     endpoint = FarmEndpoint.parse(bl.ws_url)
 
     async def scenario() -> tuple[Any, Any, Any]:
@@ -324,25 +324,22 @@ def test_remote_memory_figures(bl: BrowserlessFarm) -> None:
         try:
             session = connection.browser_session
             processes = await remote.process_list(session)
-            local = await remote.local_memory(session)
-            footprint = await remote.private_footprint(session)
-            return processes, local, footprint
+            main_pid = await remote.local_main_pid(session)
+            footprints = await remote.private_footprints(session)
+            return processes, main_pid, footprints
         finally:
             await connection.close()
 
-    processes, local, footprint = arun(scenario())
-    seen = f"processes={processes} local={local} footprint={footprint}"
+    processes, main_pid, footprints = arun(scenario())
+    seen = f"processes={processes} main_pid={main_pid} footprints={footprints}"
     assert processes is not None, seen
-    assert "browser" in {p.type for p in processes}, seen
-    # The farm runs on this host: its browser's pids are provably its own.
-    assert local is not None, seen
-    assert local.figure == "pss"
-    assert local.mb > 10, seen
-    assert local.processes >= 2, seen
-    assert footprint is not None, seen
-    assert footprint.figure == "private_footprint"
-    assert footprint.mb > 10, seen
-    assert footprint.processes >= 2, seen
+    browser = [p.pid for p in processes if p.type == "browser"]
+    # The farm runs on this host: its browser's pid is provably the local process's.
+    assert main_pid == browser[0], seen
+    assert footprints is not None, seen
+    # Every process has a figure (and the tracing service the dump itself starts).
+    assert {p.pid for p in processes} <= set(footprints), seen
+    assert sum(footprints.values()) > 10, seen
 
 
 # -- one pool's connector ------------------------------------------------------------------------

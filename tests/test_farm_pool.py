@@ -266,3 +266,60 @@ def test_a_fleet_larger_than_the_farm_says_so() -> None:
 
         with pytest.raises(farm.FarmBusyError, match="no free session within 3 s"):
             asyncio.run(main())
+
+
+# -- memory gates on a farm ----------------------------------------------------------------------
+
+
+def probe_farm(farm_url: str, site: LocalSite, figures: set[str]) -> Any:
+    """Lease a page on the farm, load the built-in site, and probe ``figures`` after it."""
+    from pytest_cdp_accept.engine.probe import TestProbe
+    from pytest_cdp_accept.engine.sync import LoopThread
+
+    runner = LoopThread()
+    pool = BrowserPool(options(farm_url))
+    try:
+        lease = runner.run(pool.acquire_page())
+        probe = TestProbe(MetricsRecorder())
+        probe.use(runner, lease.page.browser, lease.page)
+        probe.before_body(figures)
+        runner.run(lease.page.goto(site.url("/")))
+        probe.after_body()
+        local_pid = lease.page.browser.local_pid
+        runner.run(pool.release_page(lease))
+        return probe, local_pid
+    finally:
+        runner.run(pool.close())
+        runner.close()
+
+
+def test_memory_of_a_farm_on_this_host_is_read_like_a_local_browsers(
+    bl: BrowserlessFarm, site: LocalSite
+) -> None:
+    probe, local_pid = probe_farm(bl.ws_url, site, {"idle", "peak", "browser_idle", "js_heap"})
+    samples = probe.recorder.by_name()
+    assert local_pid is not None  # proven by its command line: the farm's pids are ours
+    assert samples["memory.idle"][0] > 1
+    assert samples["memory.peak"][0] >= samples["memory.idle"][0] * 0.5
+    assert samples["memory.browser_idle"][0] > samples["memory.idle"][0]
+    assert samples["memory.js_heap"][0] > 0
+    assert probe.basis == {}  # the usual figures
+    assert probe.unmeasured == {}
+
+
+def test_memory_of_a_farm_elsewhere_is_its_private_footprint(site: LocalSite) -> None:
+    with running_farm(own_pids=True) as elsewhere:
+        probe, local_pid = probe_farm(
+            elsewhere.ws_url, site, {"idle", "peak", "browser_idle", "browser_peak", "js_heap"}
+        )
+    samples = probe.recorder.by_name()
+    assert local_pid is None  # its pids are another namespace's: not readable here
+    assert samples["memory.idle"][0] > 1
+    assert samples["memory.browser_idle"][0] > samples["memory.idle"][0]
+    assert samples["memory.js_heap"][0] > 0
+    assert "private memory footprint" in probe.basis["memory.idle"]
+    assert "private memory footprint" in probe.basis["memory.browser_idle"]
+    # Peaks are sampled from /proc while the body runs: n/a with the reason, never a pass.
+    assert "memory.peak" not in samples
+    assert "another host" in probe.unmeasured["memory.peak"]
+    assert "another host" in probe.unmeasured["memory.browser_peak"]

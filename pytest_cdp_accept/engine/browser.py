@@ -34,7 +34,7 @@ from ..errors import (
     UsageError,
 )
 from ..metrics import NULL_RECORDER, Recorder
-from . import farm, launcher
+from . import farm, launcher, remote
 from .actions import PageActions
 from .connection import CDPSession, Connection
 from .farm_endpoint import FarmEndpoint
@@ -738,6 +738,10 @@ class Browser:
         Only the active tab renders at full rate: behind another tab, focus emulation
         keeps a page "visible", but it gets about one animation frame per second."""
         self._remote_kill: Callable[[], Awaitable[bool]] | None = None
+        self.local_pid: int | None = process.pid if process is not None else None
+        """The main process when it runs on this host (launched here, or a remote browser
+        whose command line proves it is the local process with that pid): what memory
+        is read from. None for a browser on another host."""
         if process is not None:
             connection.close_hint = process.describe_exit
             connection.before_close_hint = process.proc.wait
@@ -839,6 +843,7 @@ class Browser:
         browser._remote_kill = kill
         try:
             await browser._prepare()
+            browser.local_pid = await remote.local_main_pid(browser.session)
         except BaseException:
             await connection.close()
             raise
@@ -885,11 +890,15 @@ class Browser:
         return True
 
     async def memory(self) -> MemoryInfo:
-        """Footprint, PSS and RSS of the browser's process tree (local browsers only; see
-        :mod:`pytest_cdp_accept.engine.memory` for what each counts)."""
-        if self.process is None:
-            raise UsageError(f"memory() needs a browser launched here; {self.endpoint} is remote")
-        return await asyncio.get_running_loop().run_in_executor(None, tree_memory, self.process.pid)
+        """The figures of the browser's whole process tree (see
+        :mod:`pytest_cdp_accept.engine.memory`): a browser launched here, or a remote one
+        that runs on this host."""
+        if self.local_pid is None:
+            raise UsageError(
+                f"memory() reads the processes of a browser on this host; {self.endpoint} "
+                "runs elsewhere"
+            )
+        return await asyncio.get_running_loop().run_in_executor(None, tree_memory, self.local_pid)
 
     # -- pages and contexts -----------------------------------------------------
 

@@ -1,28 +1,24 @@
 """What CDP tells about a browser that was not launched here: its processes and their memory.
 
-A farm's browser runs elsewhere, so its processes cannot be read with psutil
-as a local browser's are. CDP still says a good deal, and each reading here
-names the figure it is:
+A farm's browser runs elsewhere, so its processes cannot be read from
+``/proc`` as a local browser's are. CDP still says a good deal:
 
-``pss``
-    ``SystemInfo.getProcessInfo`` lists the browser's processes (type, pid,
-    CPU time). When the browser runs on this host after all (a farm on
-    loopback), the pids are ours to read: :func:`local_processes` proves it
-    by comparing the browser's command line (``SystemInfo.getInfo``) with
-    the local process's, and memory is then the PSS of those processes, the
-    same figure as for a local browser.
-``private_footprint``
-    Anywhere tracing is allowed: a ``memory-infra`` dump
-    (``Tracing.requestMemoryDump``) gives Chrome's own *private memory
-    footprint* of every process of the browser (what Chrome's task manager
-    shows). It is not PSS: shared pages count in no process.
-``js_heap``
-    Per page, ``Performance.getMetrics`` (``JSHeapUsedSize``): what every
-    browser answers, and the floor when neither of the above is allowed.
+* ``SystemInfo.getProcessInfo`` lists the browser's processes (type, pid, CPU
+  time). When the browser runs on this host after all (a farm on loopback),
+  :func:`local_main_pid` proves it by comparing the browser's command line
+  (``SystemInfo.getInfo``) with the local process's: its memory is then read
+  like a local browser's, the same figures.
+* Anywhere tracing is allowed, a ``memory-infra`` dump
+  (``Tracing.requestMemoryDump``) gives Chrome's own *private memory
+  footprint* of every process of the browser, by pid (what Chrome's task
+  manager shows): :func:`private_footprints`. It is not the footprint read
+  from ``/proc`` (anonymous and shared PSS); it counts what each process holds
+  privately.
+* Per page, ``Performance.getMetrics`` gives the JS heap, everywhere.
 
-A farm may refuse a domain (``SystemInfo`` or ``Tracing``): the readers
-then return None, and the caller says which figure it judged instead, or
-why there is none.
+A farm may refuse a domain (``SystemInfo`` or ``Tracing``): the readers then
+return None, and the caller says which figure it judged instead, or why there
+is none.
 """
 
 from __future__ import annotations
@@ -35,7 +31,6 @@ from typing import Any
 import psutil
 
 from ..errors import CDPAcceptError
-from .browser import MemoryInfo, memory_of
 from .connection import CDPSession
 
 MB = 1024.0 * 1024.0
@@ -53,18 +48,6 @@ class RemoteProcess:
     type: str
     pid: int
     cpu_time: float
-
-
-@dataclass(frozen=True)
-class RemoteMemory:
-    """A memory reading of a remote browser, with the figure it is."""
-
-    figure: str
-    """``pss`` (read locally, the browser runs on this host) or ``private_footprint``."""
-    mb: float
-    processes: int
-    rss_mb: float | None = None
-    """Only for ``pss``: the RSS of the same processes."""
 
 
 async def process_list(session: CDPSession, *, timeout: float = 5.0) -> list[RemoteProcess] | None:
@@ -93,47 +76,24 @@ def _same_command_line(local: list[str], remote: str) -> bool:
     return bool(profile) and all(arg in remote for arg in local)
 
 
-async def local_processes(
-    session: CDPSession, *, timeout: float = 5.0
-) -> list[psutil.Process] | None:
-    """The browser's processes as local ``psutil`` objects, when it runs on this host.
-
-    None when the browser is elsewhere (or the pids cannot be proven to be its own:
-    another host's pid may name an unrelated process here).
-    """
+async def local_main_pid(session: CDPSession, *, timeout: float = 5.0) -> int | None:
+    """The pid of the browser's main process when it runs on this host, proven by its
+    command line; None when it runs elsewhere (another host's pid may name an
+    unrelated process here) or the farm does not say."""
     processes = await process_list(session, timeout=timeout)
-    if not processes:
+    main = next((p for p in processes or () if p.type == "browser"), None)
+    if main is None:
         return None
     try:
         info = await session.send("SystemInfo.getInfo", timeout=timeout)
     except CDPAcceptError:
         return None
     command_line = str(info.get("commandLine") or "")
-    main = next((p for p in processes if p.type == "browser"), None)
-    if main is None or not command_line:
-        return None
     try:
-        browser = psutil.Process(main.pid)
-        if not _same_command_line(browser.cmdline(), command_line):
-            return None
+        local = psutil.Process(main.pid).cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
-    found = [browser]
-    for proc in processes:
-        if proc.pid == main.pid:
-            continue
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            found.append(psutil.Process(proc.pid))
-    return found
-
-
-async def local_memory(session: CDPSession, *, timeout: float = 5.0) -> RemoteMemory | None:
-    """PSS of a remote browser that runs on this host; None when it does not."""
-    procs = await local_processes(session, timeout=timeout)
-    if procs is None:
-        return None
-    info: MemoryInfo = await asyncio.get_running_loop().run_in_executor(None, memory_of, procs)
-    return RemoteMemory("pss", info.pss_mb, info.processes, info.rss_mb)
+    return main.pid if command_line and _same_command_line(local, command_line) else None
 
 
 async def _memory_dump(session: CDPSession, timeout: float) -> list[dict[str, Any]] | None:
@@ -187,38 +147,20 @@ def _footprints(events: list[dict[str, Any]]) -> dict[int, int]:
     return by_pid
 
 
-async def private_footprint(
+async def private_footprints(
     session: CDPSession, *, timeout: float = DUMP_TIMEOUT
-) -> RemoteMemory | None:
-    """Chrome's private memory footprint of every process, from a memory-infra dump.
-
-    None when tracing is refused or already running (one trace at a time per browser:
-    a test that traces itself keeps its trace).
-    """
+) -> dict[int, float] | None:
+    """Chrome's private memory footprint (MB) of every process of the browser, by pid,
+    from one memory-infra dump. None when tracing is refused or already running (one
+    trace at a time per browser: a test that traces itself keeps its trace)."""
     events = await _memory_dump(session, timeout)
     by_pid = _footprints(events or [])
-    if not by_pid:
-        return None
-    return RemoteMemory("private_footprint", sum(by_pid.values()) / MB, len(by_pid))
-
-
-async def browser_memory(
-    session: CDPSession, *, timeout: float = DUMP_TIMEOUT
-) -> RemoteMemory | None:
-    """The best memory figure for a remote browser: PSS when it runs on this host, else its
-    private footprint; None when CDP gives neither."""
-    local = await local_memory(session, timeout=timeout)
-    if local is not None:
-        return local
-    return await private_footprint(session, timeout=timeout)
+    return {pid: size / MB for pid, size in by_pid.items()} or None
 
 
 __all__ = [
-    "RemoteMemory",
     "RemoteProcess",
-    "browser_memory",
-    "local_memory",
-    "local_processes",
-    "private_footprint",
+    "local_main_pid",
+    "private_footprints",
     "process_list",
 ]
