@@ -351,14 +351,16 @@ def judge(
     samples: Mapping[str, Sequence[float]],
     factor: float = 1.0,
     unmeasured: Mapping[str, str] | None = None,
+    basis: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric.
 
     Failed attempts (``<metric>.failed``) are not samples: they are counted in the
     verdict, and a metric with nothing but failed attempts fails with "every attempt
     failed (N)". A metric without samples fails, with the reason from ``unmeasured``
-    when one is known (a remote browser has no PSS; a test without cdp fixtures
-    measured nothing).
+    when one is known (a remote browser has no peak; a test without cdp fixtures
+    measured nothing). ``basis`` says what a metric's samples are when they are not
+    its usual figure; the verdict carries it.
     """
     verdicts = []
     for threshold in thresholds:
@@ -366,6 +368,8 @@ def judge(
         verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()), failed)
         if verdict.n == 0 and not failed and unmeasured and threshold.metric in unmeasured:
             verdict = replace(verdict, note=unmeasured[threshold.metric])
+        if verdict.n and basis and threshold.metric in basis:
+            verdict = replace(verdict, basis=basis[threshold.metric])
         verdicts.append(verdict)
     return verdicts
 
@@ -375,6 +379,7 @@ def judge_test(
     samples: Mapping[str, Sequence[float]],
     factor: float = 1.0,
     unmeasured: Mapping[str, str] | None = None,
+    basis: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """:func:`judge` for one test.
 
@@ -385,7 +390,7 @@ def judge_test(
     record, so ``tri_it`` next to a recorded ``try_it`` is plain to see.
     """
     verdicts = []
-    for verdict in judge(thresholds, samples, factor, unmeasured):
+    for verdict in judge(thresholds, samples, factor, unmeasured, basis):
         if verdict.n == 0 and not verdict.failed and not verdict.note:
             if verdict.threshold.metric == "startup":
                 verdict = replace(verdict, passed=True, applies=False, note=NO_LAUNCH)

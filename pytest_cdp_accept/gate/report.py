@@ -46,6 +46,8 @@ class VerdictRecord:
     """Attempts that failed (``<metric>.failed``): not samples, counted next to n."""
     applies: bool = True
     """False for a threshold that did not apply to what ran (n/a, never a failure)."""
+    basis: str = ""
+    """What the samples were when not the metric's usual figure (see Verdict.basis)."""
 
     @classmethod
     def of(cls, verdict: Verdict, scope: str, test: str) -> VerdictRecord:
@@ -61,6 +63,7 @@ class VerdictRecord:
             verdict.line(),
             verdict.failed,
             verdict.applies,
+            verdict.basis,
         )
 
 
