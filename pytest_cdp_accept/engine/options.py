@@ -4,11 +4,11 @@ use a browser)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import UsageError
-from .farm_endpoint import FarmEndpoint
+from .farm_endpoint import FarmEndpoint, SecretURL
 
 Isolation = Literal["reset", "context"]
 ISOLATION_MODES = ("reset", "context")
@@ -37,8 +37,9 @@ class PoolOptions:
     endpoints: tuple[str, ...] = ()
     farm: FarmEndpoint | None = None
     """A browser farm (``--cdp-farm``): every connection to it is a new browser."""
-    headers: tuple[tuple[str, str], ...] = ()
-    """Sent with every request to ``endpoints`` (a farm's are in ``farm``): header auth."""
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Sent with every request to ``endpoints`` (a farm's are in ``farm``): header auth.
+    Left out of the repr: their values are secrets."""
     farm_switches: bool = True
     """Send our launch switches to a farm that takes them (browserless ``launch=``)."""
     size: int = 1
@@ -65,6 +66,12 @@ class PoolOptions:
         if self.size < 1:
             raise UsageError(f"pool size must be at least 1, got {self.size}")
         check_isolation(self.isolation)
+        # URLs may carry tokens: held as strings whose repr is redacted (tracebacks show
+        # the options a failing call was given).
+        # Parsing checks each URL and registers its secrets (and the headers') for redaction.
+        for url in self.endpoints:
+            FarmEndpoint.parse(url, self.headers, option="--cdp-endpoint")
+        object.__setattr__(self, "endpoints", tuple(SecretURL(e) for e in self.endpoints))
         if self.farm is not None and self.endpoints:
             raise UsageError(
                 "--cdp-farm and --cdp-endpoint: use one. A farm starts a browser per "
