@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,6 +21,7 @@ from .errors import CDPAcceptError
 from .gate.markers import MARKER_HELP, PAGE_FIXTURES, GateSpec
 from .gate.report import Results
 from .metrics import MetricsRecorder
+from .run.farm import FarmWatch
 from .run.judging import Judge
 from .run.outputs import Outputs
 from .run.pool import PoolKeeper, app_problem
@@ -105,6 +106,7 @@ class CDPAccept:
         )
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
+        self.farm_watch = FarmWatch()
         self.run_failed = False
 
     def _write_progress(self, text: str) -> None:
@@ -176,6 +178,19 @@ class CDPAccept:
         if report.when == "setup":
             self.judge.tests_run += 1
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.failed and call.excinfo is not None:
+            message = self.farm_watch.failed(item.nodeid, call.excinfo.value, self.judge.tests_run)
+            if message is not None:
+                # One message for the run, not an error per test: pytest stops after this
+                # test (xdist carries it to the controller and stops the other workers).
+                item.session.shouldstop = message
+        return report
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         error = item.stash.get(MARKER_ERROR_KEY, None)
@@ -202,6 +217,8 @@ class CDPAccept:
             None if probe is None else probe.recorder.by_name(),
             None if probe is None else probe.unmeasured,
             detail,
+            None if probe is None else probe.basis,
+            None if probe is None else probe.inapplicable,
         )
         if failure is not None:
             pytest.fail(failure, pytrace=False)
@@ -497,12 +514,24 @@ def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSi
 
 
 @pytest.fixture(scope="session")
-def cdp_site() -> Iterator[LocalSite]:
-    """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`)."""
-    from .site import LocalSite
+def cdp_site(pytestconfig: pytest.Config) -> Iterator[LocalSite]:
+    """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`), or
+    where ``--cdp-site-host`` / ``--cdp-site-url`` put it for a farm's browsers."""
+    from .site import LocalSite, site_port
 
-    site = LocalSite()
-    site.start()
+    settings = _manager(pytestconfig).settings
+    public = settings.text("cdp_site_url")
+    host = settings.text("cdp_site_host") or "127.0.0.1"
+    try:
+        site = LocalSite(host, site_port(public) if public else 0, public_url=public)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--cdp-site-url: {exc}") from None
+    try:
+        site.start()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--cdp-site-host {host} / --cdp-site-url: the built-in site cannot listen there: {exc}"
+        ) from None
     try:
         yield site
     finally:

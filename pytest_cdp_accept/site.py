@@ -1192,6 +1192,11 @@ class LocalSite:
         self._state.reset_hits()
 
 
+def site_port(public_url: str) -> int:
+    """The port to listen on for ``--cdp-site-url``: the one it names, else 0 (any)."""
+    return _public_base(public_url)[2] or 0
+
+
 def _public_base(url: str) -> tuple[str, str, int | None]:
     """(scheme, host as written in a URL, port or None) of ``--cdp-site-url``."""
     parts = urllib.parse.urlsplit(url.strip())

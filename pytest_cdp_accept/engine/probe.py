@@ -54,12 +54,12 @@ SETTLE_TOLERANCE_SHARE = 0.02
 LOOKUP_TIMEOUT = 10.0
 MB = 1024.0 * 1024.0
 REMOTE = (
-    "not measurable: the test's browsers run on another host and refuse memory-infra "
+    "not measurable here: the test's browsers run on another host and refuse memory-infra "
     "tracing (the only remote memory figure); gate memory where the browser is launched, or "
     "on a farm that allows Tracing"
 )
 REMOTE_PEAK = (
-    "not measurable: a peak is sampled from local processes while the body runs, and the "
+    "not measurable here: a peak is sampled from local processes while the body runs, and the "
     "test's browsers run on another host (their idle memory is read after the body)"
 )
 REMOTE_BASIS = (
@@ -113,6 +113,8 @@ class TestProbe:
         self.unmeasured: dict[str, str] = {}
         # What a metric's samples are, when not the usual figure: metric -> description.
         self.basis: dict[str, str] = {}
+        # What cannot be measured where the test ran (n/a, with the reason): metric -> why.
+        self.inapplicable: dict[str, str] = {}
 
     def use(self, runner: LoopThread, browser: Browser, page: Page | None = None) -> None:
         self._runner = runner
@@ -266,7 +268,7 @@ class TestProbe:
     def _record_remote(self, memory: frozenset[str]) -> None:
         """Browsers on another host: one memory-infra dump each after the body."""
         for figure in memory & {"peak", "browser_peak"}:
-            self.unmeasured[f"memory.{figure}"] = REMOTE_PEAK
+            self.inapplicable[f"memory.{figure}"] = REMOTE_PEAK
         wanted = memory & {"idle", "browser_idle"}
         if not wanted or self._runner is None:
             return
@@ -282,7 +284,7 @@ class TestProbe:
         readings = [r for r in self._runner.run(dumps()) if r is not None]
         if not readings:
             for figure in wanted:
-                self.unmeasured[f"memory.{figure}"] = REMOTE
+                self.inapplicable[f"memory.{figure}"] = REMOTE
             return
         if "browser_idle" in wanted:
             self.recorder.record("memory.browser_idle", sum(sum(r.values()) for r in readings))

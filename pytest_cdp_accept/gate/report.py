@@ -74,6 +74,10 @@ class Results:
     samples: list[SampleRecord] = field(default_factory=list)
     verdicts: list[VerdictRecord] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    basis: dict[str, str] = field(default_factory=dict)
+    """What a metric's samples are, when the tests said they were not its usual figure."""
+    inapplicable: dict[str, str] = field(default_factory=dict)
+    """Metrics the tests could not measure where they ran, with the reason (n/a)."""
 
     def add_samples(self, test: str, worker: str, samples: Iterable[Sample]) -> None:
         self.samples += [SampleRecord(s.name, s.value, test, worker, s.time) for s in samples]
@@ -99,6 +103,8 @@ class Results:
                 "samples": [asdict(s) for s in self.samples],
                 "verdicts": [asdict(v) for v in self.verdicts],
                 "counters": dict(self.counters),
+                "basis": self.basis,
+                "inapplicable": self.inapplicable,
             }
         )
 
@@ -108,6 +114,8 @@ class Results:
         self.verdicts += [VerdictRecord(**v) for v in data["verdicts"]]
         for name, value in data["counters"].items():
             self.counters[name] += value
+        self.basis.update(data.get("basis", {}))
+        self.inapplicable.update(data.get("inapplicable", {}))
 
     # -- output -------------------------------------------------------------------
 
@@ -227,6 +235,12 @@ class Results:
             if browser:
                 parts.append(f"whole browser {max(browser):.0f} MB")
             figures.append(", ".join(parts))
+        if self.counters.get("farm_sessions_cut"):
+            cut = int(self.counters["farm_sessions_cut"])
+            figures.append(
+                f"{cut} farm session{'s' if cut != 1 else ''} cut by the farm's session timeout "
+                "(its browsers are renewed before that age from then on)"
+            )
         return figures
 
 
