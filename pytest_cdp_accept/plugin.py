@@ -184,7 +184,9 @@ class CDPAccept:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if report.failed and call.excinfo is not None:
-            message = self.farm_watch.failed(item.nodeid, call.excinfo.value, self.judge.tests_run)
+            # This test's setup is counted once its report is logged, after this hook.
+            ran = self.judge.tests_run + (call.when == "setup")
+            message = self.farm_watch.failed(item.nodeid, call.excinfo.value, ran)
             if message is not None:
                 # One message for the run, not an error per test: pytest stops after this
                 # test (xdist carries it to the controller and stops the other workers).
@@ -517,6 +519,7 @@ def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSi
 def cdp_site(pytestconfig: pytest.Config) -> Iterator[LocalSite]:
     """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`), or
     where ``--cdp-site-host`` / ``--cdp-site-url`` put it for a farm's browsers."""
+    from .engine.farm_endpoint import redact
     from .site import LocalSite, site_port
 
     settings = _manager(pytestconfig).settings
@@ -525,7 +528,7 @@ def cdp_site(pytestconfig: pytest.Config) -> Iterator[LocalSite]:
     try:
         site = LocalSite(host, site_port(public) if public else 0, public_url=public)
     except ValueError as exc:
-        raise pytest.UsageError(f"--cdp-site-url: {exc}") from None
+        raise pytest.UsageError(redact(f"--cdp-site-url: {exc}")) from None
     try:
         site.start()
     except OSError as exc:
