@@ -26,16 +26,18 @@ CUT_WINDOW = 30.0
 SHOWN = 10
 
 
-def _names(error: BaseException) -> set[str]:
-    """Class names of ``error`` and of the errors it was raised from."""
-    names: set[str] = set()
+def _by_name(error: BaseException) -> dict[str, BaseException]:
+    """``error`` and the errors it was raised from, by the names of their classes (the
+    first in the chain wins)."""
+    found: dict[str, BaseException] = {}
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        names |= {cls.__name__ for cls in type(current).__mro__}
+        for cls in type(current).__mro__:
+            found.setdefault(cls.__name__, current)
         current = current.__cause__ or current.__context__
-    return names
+    return found
 
 
 @dataclass
@@ -54,16 +56,16 @@ class FarmWatch:
         """A test failed with ``error`` after ``tests_run`` tests (it included) started:
         the message to stop the run with, the first time a farm fails it."""
         now = time.monotonic() if now is None else now
-        names = _names(error)
+        chain = _by_name(error)
         if self.stopped is not None:
             return None
-        if AUTH in names:
-            self.stopped = self._auth_message(error, tests_run)
+        if AUTH in chain:
+            self.stopped = self._auth_message(chain[AUTH], tests_run)
             return self.stopped
-        if GONE in names:
-            self.stopped = self._gone_message(nodeid, error, tests_run, now)
+        if GONE in chain:
+            self.stopped = self._gone_message(nodeid, chain[GONE], tests_run, now)
             return self.stopped
-        if names & set(CUT_BY):
+        if chain.keys() & set(CUT_BY):
             self._closed.append((now, nodeid))
         return None
 
