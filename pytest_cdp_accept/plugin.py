@@ -9,6 +9,7 @@ table (:data:`~pytest_cdp_accept.run.settings.SETTINGS`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from collections.abc import Generator, Iterator
@@ -398,6 +399,25 @@ def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
         raise pytest.UsageError(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _farm_failures() -> Iterator[None]:
+    """A farm that refuses, is full or is gone fails the test with its message alone: the
+    frames of the pool and the sync layer under it help nobody (and take a second to
+    print). The farm's error stays the failure's context, for the run's FarmWatch."""
+    try:
+        yield
+    except CDPAcceptError as exc:
+        if type(exc).__name__ not in FARM_FAILURES:
+            raise
+        failure = pytest.fail.Exception(str(exc), pytrace=False)
+        raise failure from None  # shown alone; __context__ still holds the farm's error
+
+
+FARM_FAILURES = frozenset(
+    {"FarmAuthError", "FarmBusyError", "FarmRequestError", "FarmUnreachableError", "FarmGoneError"}
+)
+
+
 def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]:
     """The page's isolation, and whether it needs a browser launched for the test.
 
@@ -418,7 +438,8 @@ def cdp_page(
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    with _farm_failures():
+        page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
@@ -435,7 +456,8 @@ def cdp_async_page(
     from .engine.sync import AsyncPage
 
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
+    with _farm_failures():
+        page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     try:
         yield AsyncPage(page.runner, page.core)
@@ -450,7 +472,8 @@ def cdp_browser(
     """A browser leased from the pool; pages it opens close at teardown; replaced if it died."""
     spec = request.node.stash.get(GATE_KEY, None)
     fresh = spec is not None and spec.fresh_browser
-    browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
+    with _farm_failures():
+        browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
     browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
@@ -480,7 +503,8 @@ def cdp_fleet(
     fleet = Fleet(cdp_pool_options, cdp_metrics)
     probe = _probe(request)
     try:
-        runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))
+        with _farm_failures():
+            runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))
         for page in fleet.pages:
             probe.use(runner, page.browser, page)
         probe.fleet = fleet

@@ -185,14 +185,13 @@ async def http_get(
 def refusal(endpoint: FarmEndpoint, status: int, body: str, what: str) -> FarmError:
     """The error for an HTTP status the farm answered ``what`` with."""
     kind = classify_status(status)
-    shown = body[:BODY_SHOWN]
-    detail = f": {shown}" if shown else ""
+    shown = body[:BODY_SHOWN].rstrip(". ")
+    detail = f" ({shown})" if shown else ""
     if kind == "auth":
         return FarmAuthError(
             endpoint,
-            f"{what} answered HTTP {status}{detail}. The farm does not accept these "
-            "credentials: check the token in the URL (?token=...) or --cdp-farm-header; "
-            "not retried",
+            f"{what} answered HTTP {status}{detail}: the farm does not accept these "
+            "credentials; check the URL's token or --cdp-farm-header (not retried)",
             status=status,
             body=body,
         )

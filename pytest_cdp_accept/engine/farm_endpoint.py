@@ -73,7 +73,7 @@ def _secret_pair() -> re.Pattern[str]:
     Compiled on first use: importing the plugin stays cheap."""
     words = "|".join(SECRET_PARAM_WORDS)
     return re.compile(
-        r"(?P<lead>[?&;])(?P<name>[\w.-]*(?:" + words + r")[\w.-]*)=(?P<value>[^&#\s'\"<>]+)",
+        r"(?P<lead>[?&;])(?P<name>[\w.-]*(?:" + words + r")[\w.-]*)=(?P<value>[^&#\s'\"<>()\[\]]+)",
         re.IGNORECASE,
     )
 
