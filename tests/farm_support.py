@@ -385,6 +385,26 @@ class BrowserlessFarm:
         self.stop()
 
 
+@cache
+def pid_namespaces() -> str | None:
+    """None when a process can be started in a PID namespace of its own, else why not."""
+    if shutil.which("unshare") is None:
+        return "no unshare (util-linux) to give the farm a PID namespace of its own"
+    try:
+        done = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", "true"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unshare failed: {exc}"
+    if done.returncode != 0:
+        return f"unshare failed: {done.stderr.strip()} (needs root or user namespaces)"
+    return None
+
+
 def farm_or_skip() -> Setup:
     """The farm setup, or skip the test with the reason it cannot be had."""
     found = setup()
@@ -396,7 +416,10 @@ def farm_or_skip() -> Setup:
 @contextlib.contextmanager
 def running_farm(**settings: object) -> Iterator[BrowserlessFarm]:
     """A farm for one block: started, then stopped and checked to leave nothing behind."""
-    farm = BrowserlessFarm(farm_or_skip(), **settings)  # type: ignore[arg-type]
+    found = farm_or_skip()
+    if settings.get("own_pids") and (why := pid_namespaces()) is not None:
+        pytest.skip(why)
+    farm = BrowserlessFarm(found, **settings)  # type: ignore[arg-type]
     farm.start()
     root = farm.root
     try:

@@ -107,7 +107,6 @@ class PoolStats:
     pages_opened: int
     leases: int
     startup_ms: tuple[float, ...]
-    farm_queue_ms: tuple[float, ...] = ()
     farm_cuts: tuple[float, ...] = ()
     """Ages (s) of the farm sessions the farm itself ended (its session timeout)."""
 
@@ -169,7 +168,6 @@ class BrowserPool:
         self._leases = 0
         self._startups: list[float] = []
         self._farm: FarmConnector | None = None
-        self._farm_queue: list[float] = []
         # Resolved (and replaced) whenever leases waiting for a launch should look again:
         # a browser was released, or the farm turned out to be full.
         self._changed: asyncio.Future[None] | None = None
@@ -201,14 +199,8 @@ class BrowserPool:
             self._pages_opened,
             self._leases,
             tuple(self._startups),
-            tuple(self._farm_queue),
             tuple(self._farm.cuts) if self._farm is not None else (),
         )
-
-    @property
-    def farm(self) -> FarmConnector | None:
-        """The farm connector (``--cdp-farm``), once the pool has used it."""
-        return self._farm
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -290,7 +282,6 @@ class BrowserPool:
             raise gone from None
         self._launched += 1
         self._startups.append(browser.startup_ms)
-        self._farm_queue.append(link.queue_ms)
         pooled = PooledBrowser(browser, None)
         pooled.link = link
         return pooled
@@ -374,7 +365,7 @@ class BrowserPool:
             if self._closed:
                 raise PoolClosedError("the browser pool is closed")
             for pooled in list(self._browsers):
-                stale = pooled.retiring or (self._near_cut(pooled) and pooled.active == 0)
+                stale = pooled.retiring or self._near_cut(pooled)
                 if not pooled.browser.is_alive() or (stale and pooled.active == 0):
                     self._drop(pooled)
             live = [b for b in self._browsers if not b.retiring]
@@ -446,7 +437,8 @@ class BrowserPool:
     async def _launch_or_change(self, task: asyncio.Task[PooledBrowser]) -> PooledBrowser | None:
         """The launched browser, or None when a browser was released or the farm turned
         out full first. A failed launch is raised only when the pool has no browser to
-        fall back on."""
+        fall back on (or the farm is gone); otherwise the farm counts as full for a while,
+        so the leases share what the pool has rather than try again at once."""
         changed = self._change_signal()
         await asyncio.wait((task, changed), return_when=asyncio.FIRST_COMPLETED)
         if not task.done():
@@ -455,6 +447,7 @@ class BrowserPool:
         if error is None:
             return task.result()
         if any(not b.retiring for b in self._browsers) and not isinstance(error, FarmGoneError):
+            self._farm_connector().mark_full()
             return None
         raise error
 
