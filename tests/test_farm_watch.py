@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pytest_cdp_accept.engine.farm import FarmAuthError, FarmGoneError, FarmUnreachableError
+from pytest_cdp_accept.engine.farm import (
+    FarmAuthError,
+    FarmGoneError,
+    FarmRequestError,
+    FarmUnreachableError,
+)
 from pytest_cdp_accept.engine.farm_endpoint import FarmEndpoint
 from pytest_cdp_accept.errors import ConnectionClosedError, TargetClosedError
 from pytest_cdp_accept.run.farm import CUT_WINDOW, FarmWatch
@@ -32,6 +37,13 @@ def test_a_refused_credential_stops_the_run_once() -> None:
     assert "watch-token-5511" not in message
     assert watch.failed("t.py::b", error, 2) is None  # once
     assert watch.stopped == message
+
+
+def test_a_request_the_farm_rejects_stops_the_run_too() -> None:
+    error = FarmRequestError(FARM, "the websocket upgrade answered HTTP 400 (bad launch)")
+    message = FarmWatch().failed("t.py::a", error, 1)
+    assert message is not None
+    assert "HTTP 400" in message
 
 
 def test_a_farm_gone_names_the_tests_it_cut() -> None:

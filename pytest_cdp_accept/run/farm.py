@@ -1,6 +1,7 @@
 """A farm that fails the whole run: it stops once, with one message.
 
-When a browser farm refuses the run's credentials (HTTP 401/403) or goes away
+When a browser farm refuses the run's credentials (HTTP 401/403) or its
+request (another 4xx: a wrong path, a launch option it rejects), or goes away
 mid-run, every later test would fail the same way on its own: fifty errors
 saying one thing. :class:`FarmWatch` sees the first such error in a test's
 report and stops the session there (pytest's ``shouldstop``, which xdist
@@ -18,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-AUTH = "FarmAuthError"
+REFUSED = ("FarmAuthError", "FarmRequestError")
 GONE = "FarmGoneError"
 CUT_BY = ("ConnectionClosedError", "TargetClosedError")
 CUT_WINDOW = 30.0
@@ -59,8 +60,9 @@ class FarmWatch:
         chain = _by_name(error)
         if self.stopped is not None:
             return None
-        if AUTH in chain:
-            self.stopped = self._auth_message(chain[AUTH], tests_run)
+        refused = next((chain[name] for name in REFUSED if name in chain), None)
+        if refused is not None:
+            self.stopped = self._refused_message(refused, tests_run)
             return self.stopped
         if GONE in chain:
             self.stopped = self._gone_message(nodeid, chain[GONE], tests_run, now)
@@ -69,7 +71,7 @@ class FarmWatch:
             self._closed.append((now, nodeid))
         return None
 
-    def _auth_message(self, error: BaseException, ran: int) -> str:
+    def _refused_message(self, error: BaseException, ran: int) -> str:
         return (
             f"cdp-accept: {_first_line(error)}. The run stops here: every test would fail "
             f"the same way ({ran} test{'s' if ran != 1 else ''} ran)"
