@@ -626,11 +626,11 @@ TEN_FRAMES = """new Promise((resolve) => {
 })"""
 
 
-def test_a_page_behind_another_tab_is_brought_to_the_front_for_its_journey(
+def test_two_pages_of_one_lease_take_turns_at_full_frame_rate(
     pool: SyncPool, site: LocalSite
 ) -> None:
-    # Two pages of one lease share a window: the older one is behind the newer tab,
-    # where Chromium gives it about one animation frame a second (ten frames: ~10 s).
+    # Two pages of one lease share a browser context. Were they tabs of one window, the
+    # one behind would get about one animation frame a second (ten frames: ~10 s).
     browser = pool.acquire_browser()
     try:
         first, second = browser.new_page(), browser.new_page()

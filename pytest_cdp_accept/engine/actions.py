@@ -213,13 +213,7 @@ class PageActions:
     # -- the injected script ------------------------------------------------------------
 
     async def _world_context(self, timeout: float | None = None) -> tuple[int, bool]:
-        """The utility world of the current document: (context id, created just now).
-
-        The page becomes its window's active tab first: behind another tab (the pool's
-        front tab, a second page of the test) it would get about one animation frame a
-        second, and the app, its animations and the waits here would crawl.
-        """
-        await self._bring_to_front(timeout)
+        """The utility world of the current document: (context id, created just now)."""
         loader = self._committed_loader
         if self._world is not None and self._world[1] == loader:
             return self._world[0], False
@@ -231,12 +225,6 @@ class PageActions:
         context_id = int(reply["executionContextId"])
         self._world = (context_id, loader)
         return context_id, True
-
-    async def _bring_to_front(self, timeout: float | None = None) -> None:
-        fronts = self.browser.front_pages
-        if fronts.get(self.context_id) is not self:
-            await self.session.send("Page.bringToFront", timeout=timeout)
-            fronts[self.context_id] = self._page
 
     async def _in_page(
         self, action: str, selector: str | None, spec: dict[str, Any], state: str, timeout: float
@@ -603,7 +591,6 @@ class PageActions:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         state = f"{expression!r} to be truthy"
-        await self._bring_to_front(seconds + ANSWER_GRACE)
         last = "nothing evaluated yet"
         while True:
             remaining = deadline - loop.time()

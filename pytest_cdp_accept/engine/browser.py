@@ -190,10 +190,10 @@ class Page(PageActions):
     async def _enable(self) -> None:
         # No lifecycle events: Page.domContentEventFired/loadEventFired after the commit
         # (frameNavigated) of a loader say the same with ~5 fewer messages per navigation.
-        # Focus emulation keeps every page visible: pages of one browser context are tabs
-        # of one headless window, and all but the newest tab would otherwise be hidden
-        # (visibilityState "hidden", no requestAnimationFrame, no paint). Playwright does
-        # the same for each of its pages.
+        # Focus emulation gives every page focus and keeps it visible whichever window
+        # the system focuses (a headful browser behind --cdp-endpoint has one focused
+        # window at most), as Playwright does for each of its pages. It does not make a
+        # page drawn: that takes a window of its own (see Browser.new_page).
         await asyncio.gather(
             self.session.send("Page.enable"),
             self.session.send("Network.enable"),
@@ -566,8 +566,6 @@ class Page(PageActions):
             )
         self.browser.connection.forget_session(self.session.session_id)
         self.browser._pages.discard(self)
-        if self.browser.front_pages.get(self.context_id) is self:
-            del self.browser.front_pages[self.context_id]
 
 
 class _NavigationWatch:
@@ -733,10 +731,6 @@ class Browser:
         self.closed = False
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
-        self.front_pages: dict[str | None, Page | None] = {}
-        """The active tab of each browser context's window, when one of our pages is it.
-        Only the active tab renders at full rate: behind another tab, focus emulation
-        keeps a page "visible", but it gets about one animation frame per second."""
         self._remote_kill: Callable[[], Awaitable[bool]] | None = None
         self.local_pid: int | None = process.pid if process is not None else None
         """The main process when it runs on this host (launched here, or a remote browser
@@ -911,7 +905,6 @@ class Browser:
 
     async def dispose_context(self, context_id: str) -> None:
         self._contexts.discard(context_id)
-        self.front_pages.pop(context_id, None)
         for page in [p for p in self._pages if p.context_id == context_id]:
             page.closed = True
             self._pages.discard(page)
@@ -921,16 +914,20 @@ class Browser:
                 "Target.disposeBrowserContext", {"browserContextId": context_id}, timeout=10
             )
 
-    async def new_page(self, context_id: str | None = None, *, background: bool = False) -> Page:
+    async def new_page(self, context_id: str | None = None) -> Page:
         """Open a page (in ``context_id`` or the default context), attached and ready.
 
-        ``background``: a tab that does not become its window's active tab.
+        Each page is the only tab of a window of its own. Chromium draws a window's
+        active tab alone; a tab behind another stays "visible" to its scripts under
+        focus emulation, but its frames go undrawn and the compositor then grants it
+        about one animation frame a second, and its first paint comes seconds late or
+        never: paint timings, screenshots, animations and frame-driven waits of every
+        page but the newest of a window would be wrong. A window costs ~45 ms more
+        browser CPU to open than a tab in an existing one (docs/measurement.md).
         """
-        params: dict[str, Any] = {"url": "about:blank"}
+        params: dict[str, Any] = {"url": "about:blank", "newWindow": True}
         if context_id:
             params["browserContextId"] = context_id
-        if background:
-            params["background"] = True
         created = await self.session.send("Target.createTarget", params)
         target_id = created["targetId"]
         try:
@@ -945,18 +942,7 @@ class Browser:
                 await self.session.send("Target.closeTarget", {"targetId": target_id}, timeout=5)
             raise
         self._pages.add(page)
-        if not background:
-            self.front_pages[context_id] = page
         return page
-
-    async def open_front_tab(self, context_id: str) -> None:
-        """An idle about:blank tab, never attached, that becomes the active tab of the
-        context's window: the pages open there (and those opened later with
-        ``background=True``) stay behind it. It goes with the context."""
-        self.front_pages[context_id] = None
-        await self.session.send(
-            "Target.createTarget", {"url": "about:blank", "browserContextId": context_id}
-        )
 
     async def close(self) -> None:
         """``Browser.close``, then kill the process group, reap, and remove the temp root.

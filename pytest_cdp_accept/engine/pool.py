@@ -21,6 +21,10 @@ Pages are handed out in one of two isolation modes:
     Every lease gets a fresh browser context with one page, prepared one
     ahead; released contexts are disposed in the background.
 
+In both, each page is the only tab of its window, where Chromium draws it at
+full frame rate whether it is in use, being wiped or parked (see
+:meth:`Browser.new_page`).
+
 Like httpcore's pool, state changes happen in one synchronous step and the
 awaiting comes after; ``repr(pool)`` shows what is active and idle.
 """
@@ -125,7 +129,6 @@ class PooledBrowser:
         self.spare: asyncio.Task[tuple[str, Page]] | None = None
         self.retiring = False
         self.waiting = 0  # leases waiting for a page that is being wiped
-        self.front_tabs: set[str] = set()  # contexts of reset pages behind a front tab
         self.link: FarmLink | None = None  # a farm's browser: its connection's story
         self.startup_recorded = False  # by the lease that waited for it, or first used it
 
@@ -543,7 +546,7 @@ class BrowserPool:
             page = pooled.idle_pages.pop()
             if not page.crashed and not page.closed:
                 return page
-            # Its context (and front tab) would outlive it, holding a front-tab slot.
+            # Disposed with its context, which would otherwise outlive it.
             self._spawn(self._discard_reset_page(pooled, page))
         return None
 
@@ -573,31 +576,8 @@ class BrowserPool:
         _, page = await self._fresh_context(pooled)
         return page
 
-    def _put_behind_front_tab(self, pooled: PooledBrowser, page: Page) -> None:
-        """Open an idle front tab in a parked page's context, for the first few.
-
-        The headless window's toolbar and omnibox follow its active tab: laying them out
-        again on every navigation costs ~20 % of the browser CPU of a navigate-and-wipe
-        cycle (84 ms behind a front tab, 106 ms without, on 2 cores). Behind a front tab
-        the page is spared that; focus emulation keeps it visible and painting, and it sees
-        no event when the tab opens. A front tab is a renderer (~100 ms of CPU, ~19 MB):
-        worth it for the two pages a sequential suite reuses all run long, not for each of
-        the pages 50 concurrent stress runs keep, where it would be one renderer more per
-        page.
-        """
-        context_id = page.context_id
-        if (
-            context_id is None
-            or context_id in pooled.front_tabs
-            or len(pooled.front_tabs) >= FRONT_TABS_PER_BROWSER
-        ):
-            return
-        pooled.front_tabs.add(context_id)
-        self._spawn(pooled.browser.open_front_tab(context_id))
-
     async def _discard_reset_page(self, pooled: PooledBrowser, page: Page) -> None:
         if page.context_id is not None:
-            pooled.front_tabs.discard(page.context_id)
             await page.browser.dispose_context(page.context_id)
         else:
             await page.close()
@@ -658,7 +638,6 @@ class BrowserPool:
             await self._discard_reset_page(pooled, page)
             return None
         pooled.idle_pages.append(page)
-        self._put_behind_front_tab(pooled, page)
         return page
 
     # -- browser leases -------------------------------------------------------
@@ -717,7 +696,6 @@ class BrowserPool:
 
 
 WIPE_TIMEOUT = 10.0
-FRONT_TABS_PER_BROWSER = 2
 
 
 def _log_retry(attempt: int, error: BaseException, delay: float) -> None:
