@@ -70,10 +70,11 @@ def _same_command_line(local: list[str], remote: str) -> bool:
         return False
     if " ".join(local) == remote:
         return True
-    # Chromium quotes arguments with spaces; every local argument must still be there,
-    # and the profile switch (unique per browser) among them.
+    # Chromium quotes arguments with spaces and writes a switch with an empty value
+    # without its "=" (Debian's wrapper passes --load-extension=); every local argument
+    # must still be there, and the profile switch (unique per browser) among them.
     profile = [a for a in local if a.startswith("--user-data-dir=")]
-    return bool(profile) and all(arg in remote for arg in local)
+    return bool(profile) and all(arg.removesuffix("=") in remote for arg in local)
 
 
 async def local_main_pid(session: CDPSession, *, timeout: float = 5.0) -> int | None:
