@@ -62,6 +62,25 @@ NULL_RECORDER: Recorder = _NullRecorder()
 """Records nothing: what the engine uses outside a test."""
 
 
+class LoopEvents(Protocol):
+    """What a stability loop tells as each of its runs ends, for live monitoring.
+
+    ``loop`` is ``stress`` or ``recovery``; ``error`` the type name of what failed
+    the run (None: it passed); ``fault`` the fault a recovery run injected.
+    """
+
+    def run_ended(self, loop: str, error: str | None, fault: str | None = None) -> None: ...
+
+
+class _NullLoopEvents:
+    def run_ended(self, loop: str, error: str | None, fault: str | None = None) -> None:
+        pass
+
+
+NULL_LOOP_EVENTS: LoopEvents = _NullLoopEvents()
+"""Tells no one: what the loops use when nothing monitors the run."""
+
+
 # -- the metric catalogue: one place for names, kinds and units -----------------------
 
 BUILTIN_LATENCY = ("startup", "page_open", "navigation", "command", "action")

@@ -24,6 +24,7 @@ from .gate.report import Results
 from .metrics import MetricsRecorder
 from .run.farm import FarmWatch
 from .run.judging import Judge
+from .run.monitor import monitor_from
 from .run.outputs import Outputs
 from .run.pool import PoolKeeper, app_problem
 from .run.progress import Progress
@@ -52,6 +53,8 @@ DETAIL_KEY = pytest.StashKey[list[str]]()
 
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
+WORKER_MONITOR = "cdp_accept_monitor"
+ERROR_ATTRIBUTE = "cdp_accept_error"
 APP_FIXTURES = ("cdp_app", "cdp_base_url")
 
 
@@ -105,6 +108,15 @@ class CDPAccept:
             rules=settings.lines("cdp_compare_fail"),
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
         )
+        self.monitor = monitor_from(
+            settings.text,
+            settings.value("cdp_metrics_port"),
+            root=config.rootpath,
+            results=self.results,
+            pools=self.pools,
+            worker=self.outputs.worker,
+            workerinput=getattr(config, "workerinput", None),
+        )
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
         self.farm_watch = FarmWatch()
@@ -152,10 +164,20 @@ class CDPAccept:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        distributed = self.config.pluginmanager.get_plugin("dsession") is not None
+        if not self.config.option.collectonly:
+            try:
+                self.monitor.start(distributed=distributed)
+            except CDPAcceptError as exc:
+                raise pytest.UsageError(str(exc)) from None
         # Under xdist the controller collects nothing: it checks the app before it
         # starts the workers (which would each fail every test on their own).
-        if self.config.pluginmanager.get_plugin("dsession") is not None:
+        if distributed:
             self._check_app()
+
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput.update(self.monitor.worker_input())
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
@@ -178,6 +200,21 @@ class CDPAccept:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "setup":
             self.judge.tests_run += 1
+        node = getattr(report, "node", None)  # xdist: the worker that ran it
+        worker = node.workerinput["workerid"] if node is not None else self.outputs.worker
+        error = getattr(report, ERROR_ATTRIBUTE, None)
+        self.monitor.test_report(report.nodeid, worker, report.when, report.outcome, error)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.monitor.enabled and report.failed and call.excinfo is not None:
+            # The error's type, for the monitoring counters; an attribute of the report
+            # travels with it from an xdist worker to the controller.
+            setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+        return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -251,7 +288,14 @@ class CDPAccept:
         pool: SyncPool = funcargs["cdp_pool"]  # type: ignore[assignment]  # cdp_page's own
         recorder: MetricsRecorder = funcargs["cdp_metrics"]  # type: ignore[assignment]
         pyfuncitem.stash[DETAIL_KEY] = self.progress.run_loop(
-            pyfuncitem.name, request, body, pool, page, recorder, self.judge.factor
+            pyfuncitem.name,
+            request,
+            body,
+            pool,
+            page,
+            recorder,
+            self.judge.factor,
+            self.monitor.loop_events(pyfuncitem.nodeid),
         )
         return True
 
@@ -264,6 +308,7 @@ class CDPAccept:
             self.results.merge_wire(output[WORKER_OUTPUT])
         if output.get(WORKER_SCOPE):
             self.judge.merge_scope(output[WORKER_SCOPE])
+        self.monitor.worker_finished(node.workerinput["workerid"], output.get(WORKER_MONITOR))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -272,6 +317,7 @@ class CDPAccept:
             output = self.config.workeroutput  # type: ignore[attr-defined]
             output[WORKER_OUTPUT] = self.results.to_wire()
             output[WORKER_SCOPE] = self.judge.scope_wire()
+            output[WORKER_MONITOR] = self.monitor.worker_wire()
             return
         if self.config.option.collectonly or not self.judge.tests_run:
             return  # nothing ran: no gate to judge, no report to overwrite
@@ -280,6 +326,7 @@ class CDPAccept:
             regressed = self.outputs.write(
                 {"factor": self.judge.factor, "record_only": self.judge.record_only}
             )
+            self.outputs.notes += self.monitor.finish()
         except CDPAcceptError as exc:
             raise pytest.UsageError(str(exc)) from None
         self.run_failed = missed or regressed
@@ -301,6 +348,7 @@ class CDPAccept:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.pools.close()  # normally already closed by the cdp_pool fixture
+        self.monitor.close()
 
 
 def _manager(config: pytest.Config) -> CDPAccept:
@@ -388,6 +436,11 @@ def _probe(request: pytest.FixtureRequest) -> TestProbe:
     return request.node.stash[PROBE_KEY]  # type: ignore[no-any-return]
 
 
+def _label_test(request: pytest.FixtureRequest, isolation: str) -> None:
+    """The test's page isolation, a label of its monitoring series."""
+    _manager(request.config).monitor.test_labels(request.node.nodeid, isolation=isolation)
+
+
 def _isolation(request: pytest.FixtureRequest) -> Isolation | None:
     marker = request.node.get_closest_marker("cdp_isolation")
     if marker is None:
@@ -441,6 +494,7 @@ def cdp_page(
     with _farm_failures():
         page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
+    _label_test(request, isolation or cdp_pool.options.isolation)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     try:
         yield page
@@ -459,6 +513,7 @@ def cdp_async_page(
     with _farm_failures():
         page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
+    _label_test(request, isolation or cdp_pool.options.isolation)
     try:
         yield AsyncPage(page.runner, page.core)
     finally:

@@ -105,6 +105,18 @@ FARM_RENEW_AT = 0.8
 
 
 @dataclass(frozen=True)
+class PoolState:
+    """What the pool holds at one moment (live monitoring's gauges)."""
+
+    browsers: int
+    """Browsers in the pool (launching ones not yet)."""
+    pages: int
+    """Pages open on them: leased, parked, being wiped, opened by browser leases."""
+    leases: int
+    """Pages and browsers handed out and not yet given back."""
+
+
+@dataclass(frozen=True)
 class PoolStats:
     browsers_launched: int
     browsers_replaced: int
@@ -169,6 +181,7 @@ class BrowserPool:
         self._replaced = 0
         self._pages_opened = 0
         self._leases = 0
+        self._held = 0
         self._startups: list[float] = []
         self._farm: FarmConnector | None = None
         # Resolved (and replaced) whenever leases waiting for a launch should look again:
@@ -203,6 +216,13 @@ class BrowserPool:
             self._leases,
             tuple(self._startups),
             tuple(self._farm.cuts) if self._farm is not None else (),
+        )
+
+    def state(self) -> PoolState:
+        """Browsers, pages and leases now; on the pool's loop thread (the sets it counts
+        change there)."""
+        return PoolState(
+            len(self._browsers), sum(len(b.browser.pages) for b in self._browsers), self._held
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -515,6 +535,7 @@ class BrowserPool:
         elapsed = (time.perf_counter() - start) * 1000.0
         recorder.record("page_open", elapsed)
         self._leases += 1
+        self._held += 1
         return PageLease(page, pooled, isolation, elapsed, context_id)
 
     async def _new_page(self, pooled: PooledBrowser, context_id: str | None = None) -> Page:
@@ -606,6 +627,7 @@ class BrowserPool:
     async def release_page(self, lease: PageLease) -> None:
         """Give a page back: wiped and parked, disposed, or closed (in the background)."""
         pooled, page = lease.owner, lease.page
+        self._held -= 1
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
         page.action_metric = "action"
@@ -649,6 +671,7 @@ class BrowserPool:
         back with :meth:`release_browser`."""
         pooled = await self._choose_browser(recorder, fresh)
         self._leases += 1
+        self._held += 1
         return pooled
 
     async def release_browser(self, pooled: PooledBrowser, context_id: str | None = None) -> None:
@@ -656,6 +679,7 @@ class BrowserPool:
         those pages); a dead browser is replaced."""
         if context_id is not None and pooled.browser.is_alive():
             self._spawn(pooled.browser.dispose_context(context_id))
+        self._held -= 1
         self._release_browser_slot(pooled)
         if not pooled.browser.is_alive() and pooled in self._browsers:
             self._drop(pooled)

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 from ..errors import CDPAcceptError, UsageError
 from ..metrics import (
+    NULL_LOOP_EVENTS,
     LeaksRequest,
+    LoopEvents,
     LoopRequest,
     MetricsRecorder,
     RecoveryRequest,
@@ -161,9 +163,10 @@ def run_stress(
     concurrency: int,
     duration: float | None = None,
     progress: Progress | None = None,
+    events: LoopEvents = NULL_LOOP_EVENTS,
 ) -> Outcomes:
     """Run ``body`` ``runs`` times (or for ``duration`` s), ``concurrency`` at once, each on
-    its own page; every run's outcome and time are recorded."""
+    its own page; every run's outcome and time are recorded, and told to ``events``."""
     outcomes = Outcomes()
     deadline = time.monotonic() + duration if duration else None
     counter = iter(range(10**9 if deadline else runs))
@@ -194,6 +197,7 @@ def run_stress(
             recorder.record("stress.run", (time.perf_counter() - start) * 1000.0)
             recorder.record("stress.success", 0.0 if error else 1.0)
             outcomes.add(error)
+            events.run_ended("stress", type(error).__name__ if error else None)
             if progress is not None and (index + 1) % report_every == 0:
                 progress(
                     f"stress: {outcomes.total} runs, {outcomes.failed} failed"
@@ -235,6 +239,7 @@ def run_recovery(
     kind: str,
     within_ms: float,
     progress: Progress | None = None,
+    events: LoopEvents = NULL_LOOP_EVENTS,
 ) -> tuple[Outcomes, list[RecoveryRun]]:
     """Run the body, then for each fault: inject, recover, run the body again.
 
@@ -266,6 +271,7 @@ def run_recovery(
         recorder.record("recovery.time", elapsed)
         recorder.record(f"recovery.{fault}", elapsed)
         outcomes.add(error)
+        events.run_ended("recovery", type(error).__name__ if error else None, fault)
         runs.append(RecoveryRun(fault, ok, elapsed, error_key(error) if error else ""))
         if progress is not None:
             progress(f"recovery: {index + 1}/{crashes} faults, {outcomes.failed} not recovered")
@@ -410,13 +416,15 @@ def run_loop(
     recorder: MetricsRecorder,
     progress: Progress | None = None,
     factor: float = 1.0,
+    events: LoopEvents = NULL_LOOP_EVENTS,
 ) -> list[str]:
     """Run the loop the request asks for; return the lines that explain its outcome.
 
     ``page`` is the test's own page, a lease of ``pool`` (stress leases pages of its own).
 
     ``factor`` (``--cdp-threshold-factor``) scales the recovery time limit, as it
-    scales every other time threshold.
+    scales every other time threshold. ``events`` hears of each stress run and
+    recovery as it ends.
     """
     if isinstance(request, StressRequest):
         outcomes = run_stress(
@@ -427,6 +435,7 @@ def run_loop(
             concurrency=request.concurrency,
             duration=request.duration_s,
             progress=progress,
+            events=events,
         )
         return outcomes.describe("stress")
     if isinstance(request, RecoveryRequest):
@@ -439,6 +448,7 @@ def run_loop(
             kind=request.kind,
             within_ms=request.within_ms * factor,
             progress=progress,
+            events=events,
         )
         faults = ", ".join(f"{r.kind} {r.ms:.0f} ms{'' if r.ok else ' ✗'}" for r in runs)
         return [*outcomes.describe("recovery"), f"faults: {faults}"]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ..errors import PoolClosedError, UsageError
 from ..metrics import NULL_RECORDER, Recorder
 from .browser import Browser, HeapUsage, MemoryInfo, Navigation, Page, WaitUntil
-from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions
+from .pool import BrowserPool, Isolation, PageLease, PooledBrowser, PoolOptions, PoolState
 from .sync_actions import AsyncPageActions, SyncPageActions
 
 T = TypeVar("T")
@@ -380,6 +380,19 @@ class SyncPool(_Facade):
 
     def release_browser(self, browser: SyncBrowser) -> None:
         self._runner.run(self.pool.release_browser(browser._pooled, browser._context_id))
+
+    def state(self, timeout: float = 2.0) -> PoolState | None:
+        """Browsers, pages and leases now (from any thread); None when the pool's loop
+        does not answer within ``timeout`` seconds (it is closing)."""
+        try:
+            future = self._runner.submit(_called(self.pool.state))
+        except PoolClosedError:
+            return None
+        try:
+            return future.result(timeout)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            future.cancel()
+            return None
 
     def close(self) -> None:
         """Close every browser (and the loop thread, if this pool started it)."""

@@ -45,6 +45,15 @@ class PoolKeeper:
             atexit.register(self._pool.pool.kill_now)
         return self._pool
 
+    def state(self) -> dict[str, float] | None:
+        """The pool's browsers, pages and leases now (from any thread); None before the
+        first lease, after the close, or when the pool does not answer in time."""
+        pool = self._pool
+        state = None if pool is None else pool.state()
+        if state is None:
+            return None
+        return {"browsers": state.browsers, "pages": state.pages, "leases": state.leases}
+
     def close(self) -> None:
         """Close the pool, if there is one; a second call does nothing."""
         if self._pool is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..metrics import LoopRequest, MetricsRecorder
+from ..metrics import NULL_LOOP_EVENTS, LoopEvents, LoopRequest, MetricsRecorder
 
 if TYPE_CHECKING:
     from ..engine.sync import SyncPage, SyncPool
@@ -41,9 +41,12 @@ class Progress:
         page: SyncPage,
         recorder: MetricsRecorder,
         factor: float,
+        events: LoopEvents = NULL_LOOP_EVENTS,
     ) -> list[str]:
         """Run the loop ``request`` asks for on test ``name``'s body; the lines that
         explain its outcome (see :func:`~pytest_cdp_accept.engine.stability.run_loop`)."""
         from ..engine import stability
 
-        return stability.run_loop(request, body, pool, page, recorder, self.for_test(name), factor)
+        return stability.run_loop(
+            request, body, pool, page, recorder, self.for_test(name), factor, events
+        )

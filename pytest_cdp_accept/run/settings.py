@@ -256,6 +256,36 @@ SETTINGS: tuple[Setting, ...] = (
         flag="--cdp-benchmark-json",
         metavar="PATH",
     ),
+    # -- monitoring (docs/monitoring.md)
+    Setting(
+        "cdp_openmetrics",
+        "write every metric in the OpenMetrics text format at the end of the run "
+        "(needs the [openmetrics] extra)",
+        flag="--cdp-openmetrics",
+        metavar="PATH",
+    ),
+    Setting(
+        "cdp_metrics_port",
+        "serve the metrics live on http://ADDR:PORT/metrics while the run lasts, for "
+        "Prometheus (needs the [openmetrics] extra); 0 = off, the default",
+        "int",
+        flag="--cdp-metrics-port",
+        metavar="PORT",
+    ),
+    Setting(
+        "cdp_metrics_bind",
+        "the address --cdp-metrics-port listens on (default 127.0.0.1; 0.0.0.0 for every "
+        "interface)",
+        flag="--cdp-metrics-bind",
+        metavar="ADDR",
+    ),
+    Setting(
+        "cdp_otlp_endpoint",
+        "push the metrics to an OpenTelemetry collector over OTLP/HTTP, e.g. "
+        "http://localhost:4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; needs the [otel] extra)",
+        flag="--cdp-otlp-endpoint",
+        metavar="URL",
+    ),
     Setting(
         "cdp_save",
         "save this run's metrics as baseline NAME",
