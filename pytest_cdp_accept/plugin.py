@@ -210,25 +210,19 @@ class CDPAccept:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if self.monitor.enabled and report.failed and call.excinfo is not None:
+        if not report.failed or call.excinfo is None:
+            return report
+        if self.monitor.enabled:
             # The error's type, for the monitoring counters; an attribute of the report
             # travels with it from an xdist worker to the controller.
             setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
-        return report
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if report.failed and call.excinfo is not None:
-            # This test's setup is counted once its report is logged, after this hook.
-            ran = self.judge.tests_run + (call.when == "setup")
-            message = self.farm_watch.failed(item.nodeid, call.excinfo.value, ran)
-            if message is not None:
-                # One message for the run, not an error per test: pytest stops after this
-                # test (xdist carries it to the controller and stops the other workers).
-                item.session.shouldstop = message
+        # This test's setup is counted once its report is logged, after this hook.
+        ran = self.judge.tests_run + (call.when == "setup")
+        message = self.farm_watch.failed(item.nodeid, call.excinfo.value, ran)
+        if message is not None:
+            # One message for the run, not an error per test: pytest stops after this
+            # test (xdist carries it to the controller and stops the other workers).
+            item.session.shouldstop = message
         return report
 
     @pytest.hookimpl(tryfirst=True)
