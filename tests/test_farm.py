@@ -1,6 +1,7 @@
 """The farm core against a real browserless on 127.0.0.1 (see tests/farm_support.py).
 
-Skipped, with the reason, where Node >= 24 or browserless cannot be had.
+Skipped, with the reason, where Node >= 24 or browserless cannot be had (failed
+instead under CDP_ACCEPT_REQUIRE_FARM, as in .ci/run).
 """
 
 from __future__ import annotations

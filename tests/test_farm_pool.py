@@ -1,7 +1,8 @@
 """The pool in farm mode against a real browserless: every connection a new browser.
 
 Capacity as back-pressure, credentials, faults (kill, farm gone, the farm's own
-session timeout). Skipped with the reason where browserless cannot be had.
+session timeout). Skipped with the reason where browserless cannot be had
+(failed instead under CDP_ACCEPT_REQUIRE_FARM, as in .ci/run).
 """
 
 from __future__ import annotations

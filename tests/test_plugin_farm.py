@@ -3,7 +3,8 @@
 The example acceptance suite and the stress / recovery / fleet gates on a farm,
 and the checks of issue 17: capacity as back-pressure, a wrong token, a farm
 killed mid-run, a farm's session timeout, the built-in site reached by the
-farm's browsers. Skipped with the reason where browserless cannot be had.
+farm's browsers. Skipped with the reason where browserless cannot be had (failed
+instead under CDP_ACCEPT_REQUIRE_FARM, as in .ci/run).
 """
 
 from __future__ import annotations
