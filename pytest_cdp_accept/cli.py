@@ -8,6 +8,11 @@ closes it again.
 
 ``cdp-accept install-browser`` installs Chromium with the system package
 manager (apt-get, dnf, pacman, apk, Homebrew), or says how to get one.
+
+``cdp-accept compare A B`` sets run B against run A (each a saved baseline, by
+name or path, or a ``--cdp-json`` report), metric by metric, by their
+distributions (see docs/compare.md), and exits 1 when a ``--fail`` rule finds a
+regression.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -26,12 +32,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
 from .engine import launcher
 from .engine.browser import Browser
-from .errors import LaunchError
+from .errors import LaunchError, UsageError
 
 PROG = "cdp-accept"
 SMALL_SHM_BYTES = 512 * 1024**2
@@ -463,7 +469,7 @@ def _run_plan(out: Report, plan: InstallPlan) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Check and set up pytest-cdp-accept's browser.",
+        description="Check and set up pytest-cdp-accept's browser; compare two runs.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -496,7 +502,84 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument(
         "--force", action="store_true", help="install even when a browser is already found"
     )
+    _add_compare_parser(sub)
     return parser
+
+
+def _add_compare_parser(sub: Any) -> None:
+    """``compare``'s subcommand on ``sub`` (the parser's subparsers)."""
+    comp = sub.add_parser(
+        "compare",
+        help="compare two runs (saved baselines or --cdp-json reports) metric by metric",
+        description="Set run B against run A by the distributions of their samples: the "
+        "Hodges-Lehmann shift with its 95%% interval, the one-sided Mann-Whitney p and a "
+        "verdict per metric. Exit 1 when a --fail rule finds a regression, 2 on bad input.",
+    )
+    comp.add_argument("a", metavar="A", help="the reference run: baseline name or JSON file")
+    comp.add_argument("b", metavar="B", help="the run to judge: baseline name or JSON file")
+    comp.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="fail on a regression beyond RULE, e.g. 'navigation.p95:10%%'; repeatable",
+    )
+    comp.add_argument("--alpha", type=float, default=0.01, help="significance level (default 0.01)")
+    comp.add_argument(
+        "--baseline-dir",
+        default=".cdp-accept/baselines",
+        metavar="DIR",
+        help="where baselines named by A or B live (default .cdp-accept/baselines)",
+    )
+    comp.add_argument("--json", metavar="PATH", help="also write the comparison as JSON")
+
+
+def compare_runs(
+    a: str, b: str, *, rules: Sequence[str], alpha: float, baseline_dir: str, json_path: str | None
+) -> int:
+    """``cdp-accept compare``: 0 no regression, 1 a rule failed, 2 bad input."""
+    from .gate.baseline import BaselineStore, compare, parse_fail_rules
+
+    try:
+        if not 0.0 < alpha < 0.5:
+            raise UsageError(f"--alpha {alpha:g} must be between 0 and 0.5")
+        store = BaselineStore(baseline_dir)
+        reference, judged = _load_run(a, store), _load_run(b, store)
+        comparison = compare(
+            judged,
+            reference,
+            parse_fail_rules(rules),
+            alpha=alpha,
+            fingerprint=judged.get("machine") or {},
+        )
+    except UsageError as exc:
+        print(f"{PROG} compare: {exc}", file=sys.stderr)
+        return 2
+    print(f"{b} against {a}:")
+    for line in comparison.lines():
+        print(line)
+    if json_path:
+        data = {"alpha": alpha, "rows": comparison.to_json(), "shifts": comparison.shifts_json()}
+        Path(json_path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return 1 if comparison.failed else 0
+
+
+def _load_run(spec: str, store: Any) -> dict[str, Any]:
+    """A baseline or a JSON report, from a file path or a baseline name."""
+    path = Path(spec)
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{spec}: not readable JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+            raise UsageError(f"{spec}: neither a baseline nor a --cdp-json report (no metrics)")
+        data.setdefault("name", path.stem)
+        return data
+    if store.resolve(spec) is not None:
+        loaded: dict[str, Any] = store.load(spec)
+        return loaded
+    raise UsageError(f"{spec}: no such file, and no baseline of that name in {store.root}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -510,6 +593,15 @@ def main(argv: list[str] | None = None) -> int:
             return doctor(args.browser, launch=not args.no_launch, sweep=args.sweep)
         if args.command == "install-browser":
             return install_browser(dry_run=args.dry_run, yes=args.yes, force=args.force)
+        if args.command == "compare":
+            return compare_runs(
+                args.a,
+                args.b,
+                rules=args.fail,
+                alpha=args.alpha,
+                baseline_dir=args.baseline_dir,
+                json_path=args.json,
+            )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -27,6 +27,7 @@ Every error the library raises derives from :class:`CDPAcceptError`::
     │           └── FarmGoneError        ... after the farm had served the run
     │                                (defined in engine/farm.py)
     ├── PoolClosedError          the pool was closed while a lease was wanted
+    ├── TraceClockError          a saved trace holds no clock marker to place samples on
     └── UsageError               the library was called with bad arguments
 
 Errors carry data (method, code, target, recent browser output) as
@@ -240,6 +241,11 @@ class BrowserNotFoundError(LaunchError):
 
 class PoolClosedError(CDPAcceptError):
     """The browser pool is closed."""
+
+
+class TraceClockError(CDPAcceptError):
+    """A saved trace holds none of the clock sync markers its tracer recorded (the ring
+    buffer overwrote them), so wall-clock times cannot be placed on it."""
 
 
 class UsageError(CDPAcceptError, ValueError):

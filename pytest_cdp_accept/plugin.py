@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import os
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,6 +23,7 @@ from .errors import CDPAcceptError
 from .gate.markers import MARKER_HELP, PAGE_FIXTURES, GateSpec
 from .gate.report import Results
 from .metrics import MetricsRecorder
+from .run.evidence import EVIDENCE_DIR, EvidenceKeeper, Kept
 from .run.farm import FarmWatch
 from .run.judging import Judge
 from .run.monitor import monitor_from
@@ -33,6 +35,7 @@ from .run.settings import OUTPUTS, SETTINGS, Settings
 if TYPE_CHECKING:
     # The engine is imported where it is used (fixtures, hooks of tests that use it), so
     # installing the plugin costs nothing at start-up for suites that never use a browser.
+    from .engine.browser import Page
     from .engine.fleet import SyncFleet
     from .engine.probe import TestProbe
     from .engine.sync import AsyncPage, SyncBrowser, SyncPage, SyncPool
@@ -50,6 +53,8 @@ PAGE_KEY: pytest.StashKey[SyncPage] = pytest.StashKey()
 """The test's ``cdp_page``, which the stability loops run the body on."""
 DETAIL_KEY = pytest.StashKey[list[str]]()
 """The lines a stability loop explains its outcome with."""
+EVIDENCE_KEY = pytest.StashKey[Kept]()
+"""What evidence a test kept (set after its body)."""
 
 WORKER_OUTPUT = "cdp_accept_results"
 WORKER_SCOPE = "cdp_accept_scope"
@@ -106,8 +111,11 @@ class CDPAccept:
             save=settings.text("cdp_save"),
             baseline_dir=settings.text("cdp_baseline_dir"),
             rules=settings.lines("cdp_compare_fail"),
+            alpha=settings.alpha,
             worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
         )
+        evidence_dir = settings.text("cdp_evidence_dir") or EVIDENCE_DIR
+        self.evidence = EvidenceKeeper(settings.evidence, config.rootpath / evidence_dir)
         self.monitor = monitor_from(
             settings.text,
             settings.value("cdp_metrics_port"),
@@ -200,6 +208,9 @@ class CDPAccept:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "setup":
             self.judge.tests_run += 1
+        evidence = getattr(report, "cdp_evidence", None)
+        if evidence and report.when == "call" and not self.is_worker:
+            attach_to_junit(self.config, report, evidence)
         node = getattr(report, "node", None)  # xdist: the worker that ran it
         worker = node.workerinput["workerid"] if node is not None else self.outputs.worker
         error = getattr(report, ERROR_ATTRIBUTE, None)
@@ -210,20 +221,24 @@ class CDPAccept:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if not report.failed or call.excinfo is None:
-            return report
-        if self.monitor.enabled:
-            # The error's type, for the monitoring counters; an attribute of the report
-            # travels with it from an xdist worker to the controller.
-            setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+        if report.failed and call.excinfo is not None:
+            if self.monitor.enabled:
+                # The error's type, for the monitoring counters; an attribute of the
+                # report travels with it from an xdist worker to the controller.
+                setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+            self._watch_farm(item, call.when, call.excinfo.value)
+        self._report_evidence(item, report)
+        return report
+
+    def _watch_farm(self, item: pytest.Item, when: str, error: BaseException) -> None:
+        """Stop the run once when a test failed because the farm refused it or went away."""
         # This test's setup is counted once its report is logged, after this hook.
-        ran = self.judge.tests_run + (call.when == "setup")
-        message = self.farm_watch.failed(item.nodeid, call.excinfo.value, ran)
+        ran = self.judge.tests_run + (when == "setup")
+        message = self.farm_watch.failed(item.nodeid, error, ran)
         if message is not None:
             # One message for the run, not an error per test: pytest stops after this
             # test (xdist carries it to the controller and stops the other workers).
             item.session.shouldstop = message
-        return report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -234,29 +249,78 @@ class CDPAccept:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         spec = item.stash.get(GATE_KEY, None)
-        if spec is None or not spec.thresholds:
-            return (yield)
         probe = item.stash.get(PROBE_KEY, None)  # None: the test uses no cdp fixture
-        if probe is not None:
+        judged = spec is not None and bool(spec.thresholds)
+        if probe is not None and judged:
+            assert spec is not None
             probe.before_body(spec.memory)
         try:
             result = yield
-        finally:
-            if probe is not None:
+        except BaseException as exc:
+            if probe is not None and judged:
                 probe.after_body()
-        detail: list[str] = item.stash.get(DETAIL_KEY, [])
-        failure = self.judge.judge_test(
-            item.nodeid,
-            spec.thresholds,
-            None if probe is None else probe.recorder.by_name(),
-            None if probe is None else probe.unmeasured,
-            detail,
-            None if probe is None else probe.basis,
-            None if probe is None else probe.inapplicable,
-        )
+            if not isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception)):
+                kept = self._keep_evidence(item, failed=True)
+                if kept is not None:
+                    item.add_report_section("call", "cdp-accept evidence", kept.text())
+            raise
+        if probe is not None and judged:
+            probe.after_body()
+        failure = None
+        if judged:
+            assert spec is not None
+            detail: list[str] = item.stash.get(DETAIL_KEY, [])
+            failure = self.judge.judge_test(
+                item.nodeid,
+                spec.thresholds,
+                None if probe is None else probe.recorder.by_name(),
+                None if probe is None else probe.unmeasured,
+                detail,
+                None if probe is None else probe.basis,
+                None if probe is None else probe.inapplicable,
+            )
+        kept = self._keep_evidence(item, failed=failure is not None)
         if failure is not None:
-            pytest.fail(failure, pytrace=False)
+            pytest.fail(failure + (f"\n{kept.text()}" if kept else ""), pytrace=False)
         return result
+
+    def _keep_evidence(self, item: pytest.Item, *, failed: bool) -> Kept | None:
+        """Keep the evidence of a test whose body ended (see :mod:`.run.evidence`)."""
+        if not self.evidence.enabled:
+            return None
+        probe = item.stash.get(PROBE_KEY, None)
+        kept = self.evidence.capture(
+            item.nodeid,
+            failed=failed,
+            samples=[] if probe is None else probe.recorder.all_samples(),
+            failed_metrics=self.judge.missed_metrics(item.nodeid),
+        )
+        if kept is not None:
+            item.stash[EVIDENCE_KEY] = kept
+            self.results.add_evidence(kept.to_json())
+        return kept
+
+    def _report_evidence(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Put the evidence a test kept on its reports (see pytest_runtest_makereport)."""
+        kept = item.stash.get(EVIDENCE_KEY, None)
+        if kept is not None and report.when == "call":
+            # Plain data: under xdist the report travels to the controller.
+            report.cdp_evidence = kept.to_json()  # type: ignore[attr-defined]
+        elif (
+            kept is not None
+            and report.when == "teardown"
+            and self.config.getini("junit_logging") in JUNIT_STDOUT
+        ):
+            # junitxml writes the captured stdout of the teardown report.
+            text = junit_attachments(kept.to_json())
+            report.sections.append(("Captured stdout cdp-accept evidence", text))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            self.evidence.finish(item.nodeid)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
@@ -284,7 +348,7 @@ class CDPAccept:
         pyfuncitem.stash[DETAIL_KEY] = self.progress.run_loop(
             pyfuncitem.name,
             request,
-            body,
+            self.evidence.loop_body(pyfuncitem.nodeid, body),
             pool,
             page,
             recorder,
@@ -490,9 +554,12 @@ def cdp_page(
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
+    evidence = _manager(request.config).evidence
     try:
+        evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
         yield page
     finally:
+        evidence.release(request.node.nodeid, page)
         cdp_pool.release_page(page)
 
 
@@ -508,9 +575,12 @@ def cdp_async_page(
         page = cdp_pool.acquire_page(cdp_metrics, isolation, fresh_browser=fresh_browser)
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
+    evidence = _manager(request.config).evidence
     try:
+        evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
         yield AsyncPage(page.runner, page.core)
     finally:
+        evidence.release(request.node.nodeid, page)
         cdp_pool.release_page(page)
 
 
@@ -525,10 +595,20 @@ def cdp_browser(
         browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
-    browser.on_new_page = lambda page: probe.use(browser.runner, page.browser, page)
+    evidence = _manager(request.config).evidence
+    nodeid = request.node.nodeid
+
+    def opened(page: Page) -> None:
+        from .engine.sync import SyncPage
+
+        probe.use(browser.runner, page.browser, page)
+        evidence.watch(nodeid, SyncPage(browser.runner, page), spec)
+
+    browser.on_new_page = opened
     try:
         yield browser
     finally:
+        evidence.finish(nodeid)  # its pages close with the lease
         cdp_pool.release_browser(browser)
 
 
@@ -612,3 +692,35 @@ def cdp_site(pytestconfig: pytest.Config) -> Iterator[LocalSite]:
         yield site
     finally:
         site.close()
+
+
+JUNIT_STDOUT = ("system-out", "out-err", "all")
+"""``junit_logging`` values that write the captured stdout to system-out."""
+
+
+def junit_attachments(evidence: Any) -> str:
+    """The evidence paths as ``[[ATTACHMENT|path]]`` lines, the convention Jenkins and
+    GitLab read from a test case's system-out."""
+    files = evidence.get("files") or [] if isinstance(evidence, dict) else []
+    return "\n".join(f"[[ATTACHMENT|{Path(f['path']).resolve()}]]" for f in files)
+
+
+def attach_to_junit(config: pytest.Config, report: pytest.TestReport, evidence: Any) -> None:
+    """Write the attachment lines as the test case's system-out, when pytest writes
+    none of its own (``junit_logging`` left at ``no``; otherwise they travel in the
+    captured stdout, see ``pytest_runtest_makereport``).
+
+    pytest has no public way to add to a test case's XML: this uses its junitxml
+    plugin's node reporter, as pytest's own ``record_*`` fixtures do.
+    """
+    from xml.etree import ElementTree
+
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    text = junit_attachments(evidence)
+    if xml is None or not text or config.getini("junit_logging") in JUNIT_STDOUT:
+        return
+    node = ElementTree.Element("system-out")
+    node.text = text
+    xml.node_reporter(report).append(node)

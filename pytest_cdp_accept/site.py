@@ -289,6 +289,11 @@ _ROUTE_LINKS: tuple[tuple[str, str], ...] = (
     ("/redirect?to=/storage", "a redirect to /storage"),
     ("/echo-headers", "the request headers as JSON"),
     ("/app", "a small single-page app with a form and a list, for journeys"),
+    (
+        "/broken?ms=300",
+        "a page that answers after a delay, then logs a console error, throws an uncaught "
+        "error and loads a missing image",
+    ),
 )
 
 _INDEX_PARAGRAPHS = (
@@ -911,6 +916,20 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return _html(200, "slow", f"<h1>slow</h1>\n<p>Answered after {ms} ms.</p>")
 
+    def _broken(self, params: dict[str, list[str]]) -> _Response | None:
+        ms = _int_param(params, "ms", 0, 0, MAX_SLEEP_MS, cap=True)
+        if not self._sleep(ms / 1000):
+            return None
+        body = (
+            "<h1>broken</h1>\n<p>This page has problems on purpose.</p>\n"
+            '<img src="/status/404?missing.png" alt="missing">\n'
+            "<script>\n"
+            'console.error("broken page: checkout failed", {code: 42});\n'
+            'setTimeout(function () { throw new TypeError("broken page: bad state"); }, 0);\n'
+            "</script>"
+        )
+        return _html(200, "broken", body)
+
     def _status(self, raw: str) -> _Response:
         if not _DIGITS.fullmatch(raw) or not 200 <= int(raw) <= 599:
             raise _BadParameter("status", raw, "an integer 200..599")
@@ -1026,6 +1045,7 @@ _Route = Callable[[_Handler, dict[str, list[str]]], "_Response | None"]
 _ROUTES: dict[str, _Route] = {
     "/": _Handler._index,
     "/slow": _Handler._slow,
+    "/broken": _Handler._broken,
     "/flaky": _Handler._flaky,
     "/heavy": _Handler._heavy,
     "/leak": _Handler._leak,

@@ -157,6 +157,44 @@ def test_a_click_waits_for_a_moving_element_to_stop_and_lands(page: SyncPage, ho
     assert [what for what, _ in log] == ["stopped", "target"], log
 
 
+ANIMATED_ELSEWHERE = {
+    # An indeterminate progress bar: a layout property animated forever, away from the
+    # button (Swagger UI's copy-link icon does the same to `width` for 0.5 s on hover).
+    "layout-elsewhere": """
+        <style>
+          @keyframes grow { from { width: 10px; margin-left: 0 }
+                            to { width: 200px; margin-left: 50px } }
+          #bar { height: 4px; background: #36c; animation: grow 700ms linear infinite alternate; }
+        </style>
+        <div id="bar"></div>""",
+    # A call-to-action that pulses forever: paint-only properties animated on the
+    # button itself, its box never changes.
+    "paint-on-itself": """
+        <style>
+          @keyframes pulse { from { opacity: .6; box-shadow: 0 0 0 0 #36c }
+                             to { opacity: 1; box-shadow: 0 0 0 8px #36c } }
+          #target { animation: pulse 700ms linear infinite alternate; }
+        </style>""",
+}
+
+
+@pytest.mark.parametrize("how", list(ANIMATED_ELSEWHERE))
+def test_a_click_lands_on_a_still_button_while_an_animation_that_does_not_move_it_runs(
+    page: SyncPage, how: str
+) -> None:
+    # The button keeps the same box over every frame: stable, as Playwright judges it.
+    # The animation never ends, so a click that waited for it would time out.
+    page.set_content(
+        LOG
+        + ANIMATED_ELSEWHERE[how]
+        + """<button id="target" onclick="note('target')" style="margin: 40px">Go</button>"""
+    )
+    page.click("#target", timeout=5)
+    assert [what for what, _ in page.evaluate("log")] == ["target"]
+    running = "document.getAnimations().filter(a => a.playState === 'running').length"
+    assert page.evaluate(running) == 1  # and it is still running
+
+
 def test_typing_sends_one_keydown_per_key(page: SyncPage) -> None:
     page.set_content(
         """<input id="name" onkeydown="window.keys = (window.keys || 0) + 1;

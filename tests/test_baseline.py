@@ -145,7 +145,7 @@ def test_save_writes_the_figures_and_the_machine(store: BaselineStore) -> None:
     assert machine["browser"] == "Chromium 126.0.6478.0"
     assert machine["cpus"] == os.cpu_count()
     assert machine["memory_mb"] > 0
-    assert "samples" not in data
+    assert data["samples"] == {"navigation": latencies(300), "memory.idle": [120.0, 130.0]}
     assert "verdicts" not in data
 
 
@@ -586,6 +586,7 @@ def test_to_json_shape() -> None:
             "change_pct",
             "limit",
             "regressed",
+            "direct",
         ]
     p95 = next(r for r in rows if r["metric"] == "navigation" and r["stat"] == "p95")
     assert p95["limit"] == "10%"

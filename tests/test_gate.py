@@ -235,6 +235,16 @@ def test_no_samples_names_what_the_test_recorded() -> None:
     assert "recorded nothing" in judge_test(gate.thresholds, {})[0].line()
 
 
+def test_no_samples_under_stress_says_how_to_write_the_loop_metric() -> None:
+    gate = spec("cdp_latency", action="p95<1s")
+    samples = {"stress.action": [5.0], "stress.run": [9.0], "checkout": [7.0]}
+    (action,) = judge_test(gate.thresholds, samples)
+    assert action.line().endswith(
+        "no samples: did you mean 'stress.action'? (write it cdp_latency(**{'stress.action': "
+        "...})) this test recorded checkout, stress.action, stress.run"
+    )
+
+
 def test_a_startup_threshold_without_a_launch_does_not_apply() -> None:
     gate = spec("cdp_latency", startup="max<3s")
     verdict = judge_test(gate.thresholds, {"navigation": [5.0]})[0]

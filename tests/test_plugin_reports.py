@@ -27,19 +27,26 @@ def test_baseline_save_compare_and_regression(
     first.assert_outcomes(passed=5)
     assert first.ret == 0
     first.stdout.fnmatch_lines(["*no baseline 'main' yet: saved this run as main*"])
-    saved = pytester.path / ".cdp-accept" / "baselines" / "main.json"
-    assert json.loads(saved.read_text())["metrics"]["navigation"]["n"] == 5
+    saved = json.loads((pytester.path / ".cdp-accept" / "baselines" / "main.json").read_text())
+    assert saved["metrics"]["navigation"]["n"] == 5
+    assert len(saved["samples"]["navigation"]) == 5  # the raw samples, for distributions
 
     same = run_pytest(pytester, "--cdp-compare=main", "--cdp-compare-fail=navigation.med:50%")
     assert same.ret == 0
-    same.stdout.fnmatch_lines(["*navigation med: * ms -> * ms (*) limit 50% ✓*"])
+    same.stdout.fnmatch_lines(
+        ["*navigation: med * ms -> * ms, shift *, p = *: * limit 50% of the baseline med ✓"]
+    )
 
     monkeypatch.setenv("PLANTED_MS", "4000")  # 20x slower
     slower = run_pytest(pytester, "--cdp-compare=main", "--cdp-compare-fail=navigation.med:50%")
     slower.assert_outcomes(passed=5)
     assert slower.ret == pytest.ExitCode.TESTS_FAILED
+    # Five samples a side: the most extreme arrangement gives p = 1/252 < 0.01.
     slower.stdout.fnmatch_lines(
-        ["*navigation med: * ms -> * ms (+*) limit 50% ✗*", "*a session gate or baseline*"]
+        [
+            "*navigation: med * ms -> * ms, shift +*: regressed, limit 50% of the baseline med ✗",
+            "*a session gate or baseline*",
+        ]
     )
 
 

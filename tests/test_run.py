@@ -190,7 +190,8 @@ def test_a_finished_test_gives_its_samples_and_junit_properties() -> None:
 
 def test_reports_and_baselines_are_written_and_noted(tmp_path: Path) -> None:
     results = Results()
-    results.add_samples("t", "main", _samples("navigation", [100.0, 120.0]))
+    # Five samples a side: enough for the rule's significance test (p = 1/252 < 0.01).
+    results.add_samples("t", "main", _samples("navigation", [100.0, 105.0, 110.0, 115.0, 120.0]))
     targets = {"cdp_json": str(tmp_path / "out" / "run.json"), "cdp_html": None}
     first = Outputs(results, root=tmp_path, targets=targets, compare="main")
     assert first.write({"factor": 1.0, "record_only": False}) is False
@@ -198,7 +199,7 @@ def test_reports_and_baselines_are_written_and_noted(tmp_path: Path) -> None:
     assert any("no baseline 'main' yet" in note for note in first.notes)
     assert any(note.startswith("json report: ") for note in first.notes)
     slower = Results()
-    slower.add_samples("t", "main", _samples("navigation", [300.0, 320.0]))
+    slower.add_samples("t", "main", _samples("navigation", [300.0, 305.0, 310.0, 315.0, 320.0]))
     rules = ["navigation.p95:10%"]
     second = Outputs(slower, root=tmp_path, targets={}, compare="main", rules=rules)
     assert second.write({}) is True  # the regression beyond the rule

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psutil
 
@@ -40,6 +40,9 @@ from .connection import CDPSession, Connection
 from .farm_endpoint import FarmEndpoint
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
+
+if TYPE_CHECKING:
+    from .evidence import BrowserTracer
 
 WaitUntil = Literal["load", "domcontentloaded", "networkidle"]
 WAIT_UNTIL = ("load", "domcontentloaded", "networkidle")
@@ -365,6 +368,9 @@ class Page(PageActions):
         """
         session = self.session
         found: list[dict[str, Any]] = []
+        if self.browser.tracer is not None:
+            # A browser runs one trace at a time: an evidence recording gives way.
+            await self.browser.tracer.stop()
 
         def collect(params: dict[str, Any]) -> None:
             found.extend(e for e in params.get("value", ()) if e.get("name") == TRACE_STARTED)
@@ -729,6 +735,9 @@ class Browser:
         """Default timeout of a page's actions, waits and reads (seconds)."""
         self.version = ""
         self.closed = False
+        self.tracer: BrowserTracer | None = None
+        """The evidence recording of this browser, when one was started (see
+        :class:`~pytest_cdp_accept.engine.evidence.BrowserTracer`)."""
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
         self._remote_kill: Callable[[], Awaitable[bool]] | None = None

@@ -87,23 +87,41 @@
   }
   listen();
 
-  // An animation that can move `element`: on it or an ancestor, or one that animates a
-  // layout property anywhere (a spinner's transform elsewhere moves nothing).
-  function movingAnimation(element) {
-    if (!document.getAnimations) return null;
+  // Paint-only properties that still move the element they run on (or its children).
+  const MOVES_ITS_OWN = new Set(["transform", "translate", "rotate", "scale"].map(norm));
+
+  // The running animations that bear on whether `element` is still. `own`: one on it or
+  // an ancestor that moves it (a pulse of opacity or box-shadow leaves its box alone);
+  // the element waits for it to end. `any`: `own`, else one on it or an ancestor, else
+  // one that animates a layout property anywhere (a progress bar's width); it can move
+  // the element without a DOM change, so the quiet fast path cannot vouch for the box,
+  // and the box over consecutive frames decides, as for Playwright.
+  function runningAnimations(element) {
+    let any = null;
+    if (!document.getAnimations) return { own: null, any };
     for (const animation of document.getAnimations()) {
       if (animation.playState !== "running") continue;
       const effect = animation.effect;
       const target = effect && effect.target;
       if (!target) continue;
-      if (target === element || target.contains(element)) return animation;
-      for (const frame of effect.getKeyframes()) {
-        for (const key of Object.keys(frame)) {
-          if (!PAINT_ONLY.has(norm(key))) return animation;
-        }
+      const keys = [];
+      for (const frame of effect.getKeyframes()) keys.push(...Object.keys(frame).map(norm));
+      const layout = keys.some((key) => !PAINT_ONLY.has(key));
+      if (target.contains(element)) {
+        if (layout || keys.some((key) => MOVES_ITS_OWN.has(key))) return { own: animation, any: animation };
+        any = animation;
+      } else if (layout && !any) {
+        any = animation;
       }
     }
-    return null;
+    return { own: null, any };
+  }
+
+  // Why `element` is not stable yet, naming the animation that moves it.
+  function movingText(own) {
+    if (!own) return "it is moving (its box changed between animation frames)";
+    const name = own.animationName || own.transitionProperty;
+    return `it is animated (${name || "an animation"} is running)`;
   }
 
   // -- selectors -----------------------------------------------------------------------
@@ -544,21 +562,18 @@
           }
         }
         if (states.includes("stable")) {
-          const animation = movingAnimation(element);
-          let stable = !animation && tracker.quiet();
+          const { own, any } = runningAnimations(element);
+          let stable = !any && tracker.quiet();
           if (!stable) {
             const rect = element.getBoundingClientRect();
             if (sample && sample.element === element && frames > sample.frames) {
-              stable = !animation && sameRect(sample.rect, rect);
+              stable = !own && sameRect(sample.rect, rect);
             }
             if (!stable) {
               if (!sample || sample.element !== element || frames > sample.frames) {
                 sample = { element, rect, frames };
               }
-              const name = animation && (animation.animationName || animation.transitionProperty);
-              observe.last = animation
-                ? `${who()} and it is animated (${name || "an animation"} is running)`
-                : `${who()} and it is moving (its box changed between animation frames)`;
+              observe.last = `${who()} and ${movingText(own)}`;
               return null;
             }
           }

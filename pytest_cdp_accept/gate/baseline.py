@@ -41,6 +41,7 @@ import psutil
 
 from ..errors import UsageError
 from ..metrics import BUILTIN_LATENCY, METRIC_KINDS, kind_of, unit_of
+from .shift import ShiftRow, samples_by_metric, shift_row
 from .thresholds import UNITS, format_amount, format_value, number_text, spell_units
 
 __all__ = [
@@ -71,7 +72,7 @@ RULE_STATS: tuple[str, ...] = ("min", "med", "avg", "p95", "p99", "max")
 COMPARED_STATS: tuple[str, ...] = ("med", "p95", "p99", "max")
 """The statistics compared for every metric, rule or not (latency, memory, growth)."""
 
-_STAT_ALIASES = {"value": "max", "rate": "avg"}
+_STAT_ALIASES = {"value": "max", "rate": "avg", "p50": "med"}
 _DEFAULT_STATS = {"rate": ("avg",), "count": ("max",)}
 """Rates are 0/1 outcomes (their avg is the success rate) and counts a single
 figure: their percentiles say nothing, so only one row is shown by default."""
@@ -282,6 +283,9 @@ class BaselineStore:
                 if isinstance(stats, Mapping)
             },
             "counters": dict(report.get("counters") or {}),
+            # The raw samples (the last MAX_SAMPLES per metric): a later run is compared
+            # with them as a distribution, not as a handful of statistics.
+            "samples": samples_by_metric(report),
         }
         text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -329,6 +333,16 @@ class FailRule:
     def lower_is_worse(self) -> bool:
         """Rates and counts regress by dropping; everything else by growing."""
         return self.kind in _LOWER_IS_WORSE
+
+    @property
+    def single_value(self) -> bool:
+        """Written on ``value`` (``memory.idle.value:20MB``): one figure, compared directly."""
+        written = self.text.partition(":")[0].rpartition(".")[2]
+        return written.strip().lower() == "value"
+
+    def amount(self, reference: float) -> float:
+        """The limit as an amount in the metric's unit (a percentage of ``reference``)."""
+        return abs(reference) * self.limit / 100.0 if self.relative else self.limit
 
     @property
     def limit_text(self) -> str:
@@ -409,7 +423,7 @@ def _rule_target(target: str, limit_text: str, bad: Callable[[str], UsageError])
             hint = f' ("{target}" is a metric: add the stat, e.g. "{target}.max")'
         raise bad(
             f'unknown stat "{stat_text}"{hint}; allowed: {" ".join(RULE_STATS)} '
-            "(and value = max, rate = avg)"
+            "(and value = max, rate = avg, p50 = med)"
         )
     return metric, stat
 
@@ -472,6 +486,9 @@ class Row:
     change_pct: float | None
     limit: str | None
     regressed: bool
+    direct: bool = False
+    """A rule judged on the statistic itself, though the metric has samples on both
+    sides (a rule on ``value``): the line says so."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -482,6 +499,7 @@ class Row:
             "change_pct": self.change_pct,
             "limit": self.limit,
             "regressed": self.regressed,
+            "direct": self.direct,
         }
 
     def line(self) -> str:
@@ -499,6 +517,8 @@ class Row:
         if self.limit is not None:
             drop = " drop" if kind_of(self.metric) in _LOWER_IS_WORSE else ""
             text += f" limit {self.limit}{drop} {'✗' if self.regressed else '✓'}"
+        if self.direct:
+            text += " (a single value: compared directly, no significance test)"
         return text
 
 
@@ -520,19 +540,28 @@ class Comparison:
     other_machine: bool = False
     machine_diff: list[str] = field(default_factory=list)
     rules: int = 0
+    shifts: list[ShiftRow] = field(default_factory=list)
+    """The distribution rows: every metric with samples on both sides, one per rule."""
+    alpha: float = 0.01
 
     @property
-    def regressions(self) -> list[Row]:
-        return [row for row in self.rows if row.regressed]
+    def regressions(self) -> list[Row | ShiftRow]:
+        found: list[Row | ShiftRow] = [row for row in self.rows if row.regressed]
+        return found + [row for row in self.shifts if row.regressed]
 
     @property
     def failed(self) -> bool:
-        """Whether any fail rule's limit was exceeded."""
-        return any(row.regressed for row in self.rows)
+        """Whether any fail rule's limit was exceeded (with significance, for a
+        distribution)."""
+        return bool(self.regressions)
 
     def to_json(self) -> list[dict[str, Any]]:
-        """The rows as plain dicts (the HTML report reads these)."""
+        """The statistic rows as plain dicts (the HTML report reads these)."""
         return [row.to_json() for row in self.rows]
+
+    def shifts_json(self) -> list[dict[str, Any]]:
+        """The distribution rows as plain dicts."""
+        return [row.to_json() for row in self.shifts]
 
     def header(self) -> str:
         when = (
@@ -563,7 +592,18 @@ class Comparison:
             what = " and ".join(software)
             verb = "version differs" if len(software) == 1 else "versions differ"
             lines.append(f"    ! {what} {verb} from the baseline's")
-        lines += [f"    {row.line()}" for row in self.rows]
+        judged = {row.metric for row in self.shifts}
+        if self.shifts:
+            lines.append(
+                f"    shift: Hodges-Lehmann, this run minus the baseline; p: one-sided "
+                f"Mann-Whitney U, significant below {self.alpha:g}"
+            )
+        lines += [f"    {row.line()}" for row in self.shifts]
+        lines += [
+            f"    {row.line()}"
+            for row in self.rows
+            if row.metric not in judged or row.limit is not None
+        ]
         lines += [f"    + {metric}: new in this run (not in the baseline)" for metric in self.added]
         lines += [f"    - {metric}: in the baseline, not in this run" for metric in self.removed]
         lines += [f"    ? {reason}" for reason in self.unmatched]
@@ -589,16 +629,61 @@ def compare(
     baseline: Mapping[str, Any],
     rules: Sequence[FailRule] = (),
     *,
+    alpha: float = 0.01,
     fingerprint: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Set ``current_report`` (a :meth:`Results.to_json` dict) against ``baseline``
     (from :meth:`BaselineStore.load`).
 
     Every metric in both gets a row per statistic in :data:`COMPARED_STATS`
-    (rates: their rate, counts: their value) plus the statistics named by
-    ``rules``; a row with a rule is regressed when the rule's limit is exceeded.
+    (rates: their rate, counts: their value), and, when both hold its samples, a
+    distribution row (:class:`~pytest_cdp_accept.gate.shift.ShiftRow`) judged at
+    ``alpha``. A rule on a metric with at least two samples on each side is
+    judged on the distributions: regressed only when the shift exceeds its limit
+    and p < ``alpha``; a rule on ``value`` or on a metric with one sample on a
+    side compares the statistic directly, as a row of its own.
     ``fingerprint`` is this machine's (default: :func:`machine_fingerprint`).
     """
+    current_metrics = current_report.get("metrics") or {}
+    baseline_metrics = baseline.get("metrics") or {}
+    result = _comparison_of(current_report, baseline, fingerprint)
+    result.rules, result.alpha = len(rules), alpha
+    by_target: dict[tuple[str, str], list[FailRule]] = {}
+    for rule in rules:
+        by_target.setdefault((rule.metric, rule.stat), []).append(rule)
+        if rule.metric not in current_metrics or rule.metric not in baseline_metrics:
+            where = "this run" if rule.metric not in current_metrics else "the baseline"
+            result.unmatched.append(f"rule {rule.text}: no {rule.metric} in {where}")
+    old_samples, new_samples = samples_by_metric(baseline), samples_by_metric(current_report)
+    by_distribution = _distribution_rules(rules, old_samples, new_samples)
+    direct = {
+        target: [r for r in found if r not in by_distribution]
+        for target, found in by_target.items()
+    }
+    for metric in sorted(set(current_metrics) & set(baseline_metrics)):
+        both = metric in old_samples and metric in new_samples
+        _compare_metric(
+            result, metric, baseline_metrics[metric], current_metrics[metric], direct, both
+        )
+        if both:
+            result.shifts += _shift_rows(
+                metric,
+                old_samples[metric],
+                new_samples[metric],
+                [r for r in by_distribution if r.metric == metric],
+                baseline_metrics[metric],
+                alpha,
+            )
+    return result
+
+
+def _comparison_of(
+    current_report: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    fingerprint: Mapping[str, Any] | None,
+) -> Comparison:
+    """An empty comparison: the baseline's identity, the metrics only one side has
+    and how the machines differ."""
     current_metrics = current_report.get("metrics") or {}
     baseline_metrics = baseline.get("metrics") or {}
     if fingerprint is None:
@@ -607,7 +692,7 @@ def compare(
     diff = _machine_diff(baseline.get("machine") or {}, fingerprint)
     created = baseline.get("created")
     commit = baseline.get("commit")
-    result = Comparison(
+    return Comparison(
         baseline_name=str(baseline.get("name") or "?"),
         baseline_created=float(created) if _finite(created) else None,
         baseline_commit=commit if isinstance(commit, str) else None,
@@ -616,19 +701,56 @@ def compare(
         removed=sorted(set(baseline_metrics) - set(current_metrics)),
         other_machine=any(f in _HARDWARE_FIELDS for f in diff),
         machine_diff=diff,
-        rules=len(rules),
     )
-    by_target: dict[tuple[str, str], list[FailRule]] = {}
+
+
+def _distribution_rules(
+    rules: Sequence[FailRule],
+    old: Mapping[str, Sequence[float]],
+    new: Mapping[str, Sequence[float]],
+) -> list[FailRule]:
+    """The rules judged on the distributions: not on ``value``, and at least two
+    samples of the metric on each side."""
+    return [
+        rule
+        for rule in rules
+        if not rule.single_value
+        and len(old.get(rule.metric, ())) >= 2
+        and len(new.get(rule.metric, ())) >= 2
+    ]
+
+
+def _shift_rows(
+    metric: str,
+    old: Sequence[float],
+    new: Sequence[float],
+    rules: Sequence[FailRule],
+    old_stats: Any,
+    alpha: float,
+) -> list[ShiftRow]:
+    """One distribution row per rule on the metric (one informational row without)."""
+    if not rules:
+        return [shift_row(metric, old, new, alpha=alpha)]
+    rows = []
     for rule in rules:
-        by_target.setdefault((rule.metric, rule.stat), []).append(rule)
-        if rule.metric not in current_metrics or rule.metric not in baseline_metrics:
-            where = "this run" if rule.metric not in current_metrics else "the baseline"
-            result.unmatched.append(f"rule {rule.text}: no {rule.metric} in {where}")
-    for metric in sorted(set(current_metrics) & set(baseline_metrics)):
-        _compare_metric(
-            result, metric, baseline_metrics[metric], current_metrics[metric], by_target
+        reference = _stat_value(old_stats, rule.stat)
+        if reference is None:
+            reference = sorted(old)[len(old) // 2]
+        limit_text = rule.limit_text
+        if rule.relative:
+            limit_text += f" of the baseline {rule.stat}"
+        rows.append(
+            shift_row(
+                metric,
+                old,
+                new,
+                alpha=alpha,
+                limit=rule.amount(reference),
+                rule=rule.text,
+                limit_text=limit_text,
+            )
         )
-    return result
+    return rows
 
 
 def _compare_metric(
@@ -637,8 +759,11 @@ def _compare_metric(
     old_stats: Any,
     new_stats: Any,
     by_target: Mapping[tuple[str, str], list[FailRule]],
+    has_samples: bool = False,
 ) -> None:
-    """Add one metric's rows (and the rules that found no figure) to ``result``."""
+    """Add one metric's rows (and the rules that found no figure) to ``result``;
+    ``has_samples``: both sides hold its samples, so a rule here is one on ``value``,
+    judged directly by choice."""
     wanted = set(_DEFAULT_STATS.get(kind_of(metric), COMPARED_STATS))
     wanted |= {stat for (m, stat) in by_target if m == metric}
     for stat in RULE_STATS:
@@ -664,5 +789,6 @@ def _compare_metric(
                     change_pct=change,
                     limit=None if target is None else target.limit_text,
                     regressed=False if target is None else target.exceeded(old, new),
+                    direct=target is not None and has_samples,
                 )
             )

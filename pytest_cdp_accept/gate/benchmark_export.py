@@ -17,6 +17,10 @@ unit (our samples are milliseconds). ``stats["data"]`` holds the raw samples
 so histograms work. Memory, rate, count and growth metrics are left out: they
 are not durations.
 
+When the run was compared with a baseline (``--cdp-compare``), each benchmark's
+``extra_info["baseline_comparison"]`` holds its metric's distribution rows:
+shift, 95 % interval and medians (ms), p, the verdict and the rule judged.
+
 pytest-benchmark itself is not needed to produce the file.
 """
 
@@ -217,6 +221,11 @@ def to_pytest_benchmark(
         _benchmark(test, metric, grouped[(test, metric)], workers.get((test, metric), set()))
         for test, metric in sorted(grouped, key=lambda key: (key[1], key[0]))
     ]
+    shifts = _shifts_by_metric(report)
+    for benchmark in benchmarks:
+        found = shifts.get(benchmark["group"])
+        if found:
+            benchmark["extra_info"]["baseline_comparison"] = found
     created = report.get("created")
     if isinstance(created, int | float) and not isinstance(created, bool):
         when = datetime.fromtimestamp(created, timezone.utc)
@@ -232,6 +241,34 @@ def to_pytest_benchmark(
 
 
 _Key = tuple[str, str]  # (test node id, metric)
+
+_SHIFT_FIELDS = (
+    "verdict",
+    "shift",
+    "ci_low",
+    "ci_high",
+    "p",
+    "alpha",
+    "baseline_median",
+    "current_median",
+    "baseline_n",
+    "current_n",
+    "rule",
+    "limit",
+    "regressed",
+)
+
+
+def _shifts_by_metric(report: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The baseline comparison's distribution rows (without their samples) by metric."""
+    found = report.get("baseline_comparison")
+    rows = found.get("shifts") if isinstance(found, Mapping) else None
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for row in rows or ():
+        if isinstance(row, Mapping) and isinstance(row.get("metric"), str):
+            kept = {key: row.get(key) for key in _SHIFT_FIELDS}
+            by_metric.setdefault(row["metric"], []).append(kept)
+    return by_metric
 
 
 def _latency_seconds(

@@ -5,15 +5,20 @@ verdicts, baseline deltas and a chart per metric family.
 <pytest_cdp_accept.report.Results.to_json>` builds (or the parsed ``--cdp-json``
 file) and returns the page; :func:`write_html` writes it. Charts are inline SVG
 drawn here, styles are inline CSS, and the page refers to nothing outside
-itself (no scripts, no fonts, no links), so it can be mailed, archived as a CI
-artifact or opened from disk as it is.
+itself (no scripts, no fonts) but the evidence files of failed tests, so it can be
+mailed, archived as a CI artifact or opened from disk as it is. Their screenshots
+are embedded (for the first :data:`MAX_SCREENSHOTS` tests), their other files
+linked relative to the page.
 
 * latency metrics: a histogram of the samples (log bins when they span more
   than a factor of 20) with p50 / p95 / p99 markers;
 * memory metrics: value against time since the first sample, a series per test;
 * stress: passed and failed runs per test as stacked bars, and the run times;
 * recovery: each fault's recovery time, coloured by whether it recovered;
-* leaks: the growth slopes per test.
+* leaks: the growth slopes per test;
+* a baseline comparison: per compared metric, the baseline's and this run's samples
+  as two rows of dots with their medians, above the shift, its interval, p and the
+  verdict.
 
 Every chart is an ``<svg class="chart" data-metric="...">`` with a ``<title>``
 and its marks (``rect``, ``circle``, ``polyline``); however many samples there
@@ -23,8 +28,10 @@ dots (evenly subsampled), and a histogram bins every sample.
 
 from __future__ import annotations
 
+import base64
 import html
 import math
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,6 +49,12 @@ MAX_SERIES = 10
 """Series with a colour and a legend entry of their own; the rest are grey."""
 MAX_BARS = 40
 """Tests shown in the stress outcome chart."""
+MAX_SCREENSHOTS = 20
+"""Tests whose screenshots are embedded in the page (the rest are linked)."""
+MAX_EMBEDDED_BYTES = 2 * 1024**2
+"""A larger screenshot is linked, not embedded."""
+BASELINE_COLOUR = "#8c959f"
+CURRENT_COLOUR = "#4269d0"
 
 T = TypeVar("T")
 
@@ -86,8 +99,9 @@ class _Sample:
         self.time = time
 
 
-def render_html(report: Mapping[str, Any]) -> str:
-    """The report as one self-contained HTML page."""
+def render_html(report: Mapping[str, Any], folder: str | Path | None = None) -> str:
+    """The report as one self-contained HTML page; ``folder``: where the page is
+    written, for the links to evidence files (None: absolute ``file:`` links)."""
     by_metric, t0 = _group(report)
     ordered = {m: sorted(s.value for s in samples) for m, samples in by_metric.items()}
     stats = _metric_stats(report, ordered)
@@ -95,7 +109,8 @@ def render_html(report: Mapping[str, Any]) -> str:
 
     sections = [
         ("verdicts", "Verdicts", _verdicts_section(verdicts)),
-        ("baseline", "Baseline", _comparison_section(report.get("comparison"))),
+        ("evidence", "Evidence", _evidence_section(report.get("evidence"), folder)),
+        ("baseline", "Baseline", _baseline_section(report)),
         ("latency", "Latency", _latency_section(ordered, stats, verdicts)),
         ("memory", "Memory", _memory_section(by_metric, stats, t0)),
         ("stress", "Stress", _stress_section(by_metric, ordered, stats)),
@@ -129,7 +144,7 @@ def write_html(report: Mapping[str, Any], path: str | Path) -> None:
     """Write :func:`render_html` of ``report`` to ``path`` (creating its folder)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(report), encoding="utf-8")
+    target.write_text(render_html(report, target.parent), encoding="utf-8")
 
 
 # -- reading the report -----------------------------------------------------------
@@ -374,6 +389,166 @@ def _comparison_section(comparison: Any) -> str:
     )
     head = _th("metric", "stat") + _th("baseline", "current", "change", "limit", num=True) + _th("")
     return summary + _table(head, rows)
+
+
+def _baseline_section(report: Mapping[str, Any]) -> str:
+    """The distribution rows (shift, interval, p, verdict, both samples drawn), then
+    the statistic rows."""
+    found = report.get("baseline_comparison")
+    shifts = found.get("shifts") if isinstance(found, Mapping) else None
+    rows = [r for r in shifts or () if isinstance(r, Mapping)]
+    statistics = _comparison_section(report.get("comparison"))
+    if not rows:
+        return statistics
+    assert isinstance(found, Mapping)
+    alpha = _number(found.get("alpha"))
+    intro = (
+        f'<p class="muted">{_e(found.get("baseline", ""))} Shift: Hodges–Lehmann estimate '
+        "of this run minus the baseline, with its 95 % interval; p: one-sided Mann–Whitney "
+        f"U, significant below {_e(_plain(alpha if alpha is not None else 0.01))}.</p>"
+    )
+    cards = [_shift_card(row) for row in rows]
+    return intro + _shift_table(rows) + _grid([c for c in cards if c]) + statistics
+
+
+def _shift_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    lines = []
+    for row in rows:
+        unit = str(row.get("unit") or unit_of(str(row.get("metric", ""))))
+        regressed = bool(row.get("regressed"))
+        shift, low, high = (_number(row.get(k)) for k in ("shift", "ci_low", "ci_high"))
+        interval = (
+            "–" if low is None or high is None else f"{_signed(low, unit)} to {_signed(high, unit)}"
+        )
+        p = _number(row.get("p"))
+        lines.append(
+            f'<tr class="{"fail" if regressed else ""}">'
+            f'<td class="metric">{_e(row.get("metric", ""))}</td>'
+            f'<td class="num">{_e(_value_text(row.get("baseline_median"), unit))}</td>'
+            f'<td class="num">{_e(_value_text(row.get("current_median"), unit))}</td>'
+            f'<td class="num">{_e("–" if shift is None else _signed(shift, unit))}</td>'
+            f'<td class="num">{_e(interval)}</td>'
+            f'<td class="num">{_e("–" if p is None else f"{p:.2g}")}</td>'
+            f"<td>{_e(row.get('verdict', ''))}</td>"
+            f'<td class="num">{_e(row.get("limit") or "–")}</td>'
+            f"<td>{REGRESSED_BADGE if regressed else ''}</td></tr>"
+        )
+    head = (
+        _th("metric")
+        + _th("baseline med", "current med", "shift", "95 % interval", "p", num=True)
+        + _th("verdict")
+        + _th("limit", num=True)
+        + _th("")
+    )
+    return _table(head, lines)
+
+
+def _shift_card(row: Mapping[str, Any]) -> str:
+    metric = str(row.get("metric", ""))
+    old = [v for v in row.get("baseline_samples") or () if _number(v) is not None]
+    new = [v for v in row.get("current_samples") or () if _number(v) is not None]
+    if not old or not new:
+        return ""
+    note = f"{row.get('verdict', '')} · n {row.get('baseline_n', len(old))} → "
+    note += f"{row.get('current_n', len(new))}"
+    return _card(metric, note, _two_distributions(metric, old, new))
+
+
+def _two_distributions(metric: str, old: Sequence[float], new: Sequence[float]) -> str:
+    """The baseline's and this run's samples as two rows of dots (spread vertically
+    by a fixed pattern so that equal values stay visible), each with its median."""
+    unit = unit_of(metric)
+    left, right, bottom, height = 78.0, W - 18.0, 130.0, 160.0
+    lo, hi = min(min(old), min(new)), max(max(old), max(new))
+    dlo, dhi, ticks = _nice_range(lo, hi, non_negative=lo >= 0)
+
+    def scale(x: float) -> float:
+        return left + (right - left) * (x - dlo) / (dhi - dlo)
+
+    parts = []
+    for name, values, colour, y in (
+        ("baseline", old, BASELINE_COLOUR, 42.0),
+        ("this run", new, CURRENT_COLOUR, 94.0),
+    ):
+        parts.append(f'<text x="{_f(left - 8)}" y="{_f(y + 4)}" text-anchor="end">{name}</text>')
+        for i, value in enumerate(_subsample(values, MAX_DOTS)):
+            dy = ((i * 7) % 11 - 5) * 3.0
+            parts.append(
+                f'<circle class="mark" cx="{_f(scale(value))}" cy="{_f(y + dy)}" r="2.5" '
+                f'fill="{colour}" fill-opacity="0.55"/>'
+            )
+        median = percentile_of_sorted(sorted(values), 50)
+        x = _f(scale(median))
+        parts.append(
+            f'<line x1="{x}" y1="{_f(y - 21)}" x2="{x}" y2="{_f(y + 21)}" stroke="#24292f" '
+            f'stroke-width="2"><title>{_e(f"{name} median {format_value(median, unit)}")}'
+            "</title></line>"
+        )
+    parts += _x_axis(ticks, scale, left, right, bottom, unit)
+    title = f"{metric}: {len(old)} baseline and {len(new)} current samples ({unit})"
+    return _svg(metric, title, height, parts)
+
+
+def _signed(value: float, unit: str) -> str:
+    return ("-" if value < 0 else "+") + format_value(abs(value), unit)
+
+
+# -- evidence -----------------------------------------------------------------------
+
+
+def _evidence_section(evidence: Any, folder: str | Path | None) -> str:
+    """Per test that kept evidence: its files as links, its screenshot shown, the
+    console and network lines."""
+    entries = [e for e in evidence or () if isinstance(e, Mapping)]
+    if not isinstance(evidence, list) or not entries:
+        return ""
+    blocks = []
+    for number, entry in enumerate(entries):
+        files = [f for f in entry.get("files") or () if isinstance(f, Mapping)]
+        links = "".join(
+            f'<li>{_e(f.get("what", ""))}: <a href="{_e(_href(str(f.get("path")), folder))}">'
+            f"{_e(Path(str(f.get('path'))).name)}</a></li>"
+            for f in files
+        )
+        shots = [f for f in files if str(f.get("path", "")).endswith(".png")]
+        picture = ""
+        if shots:
+            path = str(shots[0].get("path"))
+            source = _embedded(path) if number < MAX_SCREENSHOTS else None
+            picture = (
+                f'<img class="shot" loading="lazy" alt="screenshot of {_e(entry.get("test"))}" '
+                f'src="{_e(source or _href(path, folder))}">'
+            )
+        text = [*(f"({n})" for n in entry.get("notes") or ()), *(entry.get("lines") or ())]
+        lines = f"<pre>{_e(chr(10).join(str(t) for t in text))}</pre>" if text else ""
+        blocks.append(
+            f'<div class="card"><h3><span class="metric">{_e(entry.get("test", ""))}</span></h3>'
+            f"<ul>{links}</ul>{lines}{picture}</div>"
+        )
+    return "\n".join(blocks)
+
+
+def _href(path: str, folder: str | Path | None) -> str:
+    """A link to ``path`` from a page in ``folder`` (relative when both are local)."""
+    target = Path(path)
+    if folder is not None:
+        try:
+            return Path(os.path.relpath(target.resolve(), Path(folder).resolve())).as_posix()
+        except ValueError:  # another drive
+            pass
+    return target.resolve().as_uri()
+
+
+def _embedded(path: str) -> str | None:
+    """``path`` as a data: URI (None when it is missing or too large)."""
+    try:
+        target = Path(path)
+        if target.stat().st_size > MAX_EMBEDDED_BYTES:
+            return None
+        data = target.read_bytes()
+    except OSError:
+        return None
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _value_text(value: Any, unit: str) -> str:
@@ -1085,6 +1260,8 @@ tr.fail td{background:var(--fail-bg)}
 tr.fail td:first-child{box-shadow:inset 4px 0 var(--fail)}
 tr.weak td:first-child{box-shadow:inset 4px 0 #d4a72c}
 tr.fail.weak td:first-child{box-shadow:inset 4px 0 var(--fail)}
+img.shot{display:block;max-width:100%;border:1px solid var(--line);margin-top:8px}
+pre{white-space:pre-wrap;font-size:12px;margin:6px 0}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:11px;font-weight:700}
 .badge.pass{background:var(--pass-bg);color:var(--pass)}
 .badge.fail{background:var(--fail);color:#fff}

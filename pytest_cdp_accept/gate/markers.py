@@ -415,6 +415,9 @@ def missing(metric: str, samples: Mapping[str, Sequence[float]]) -> str:
         return "no samples: this test recorded nothing"
     close = difflib.get_close_matches(metric, recorded, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
+    if close and "." in close[0]:
+        # stress.action is no Python keyword: say how a marker takes it.
+        hint += f"(write it cdp_latency(**{{{close[0]!r}: ...}})) "
     return f"no samples: {hint}this test recorded {', '.join(recorded)}"
 
 

@@ -78,12 +78,17 @@ class Results:
     """What a metric's samples are, when the tests said they were not its usual figure."""
     inapplicable: dict[str, str] = field(default_factory=dict)
     """Metrics the tests could not measure where they ran, with the reason (n/a)."""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """What each test that kept evidence kept (see :mod:`pytest_cdp_accept.run.evidence`)."""
 
     def add_samples(self, test: str, worker: str, samples: Iterable[Sample]) -> None:
         self.samples += [SampleRecord(s.name, s.value, test, worker, s.time) for s in samples]
 
     def add_verdicts(self, scope: str, test: str, verdicts: Iterable[Verdict]) -> None:
         self.verdicts += [VerdictRecord.of(v, scope, test) for v in verdicts]
+
+    def add_evidence(self, kept: Mapping[str, Any]) -> None:
+        self.evidence.append(dict(kept))
 
     def count(self, name: str, value: float) -> None:
         self.counters[name] += value
@@ -105,6 +110,7 @@ class Results:
                 "counters": dict(self.counters),
                 "basis": self.basis,
                 "inapplicable": self.inapplicable,
+                "evidence": self.evidence,
             }
         )
 
@@ -116,6 +122,7 @@ class Results:
             self.counters[name] += value
         self.basis.update(data.get("basis", {}))
         self.inapplicable.update(data.get("inapplicable", {}))
+        self.evidence += data.get("evidence", [])
 
     # -- output -------------------------------------------------------------------
 
@@ -135,6 +142,7 @@ class Results:
             },
             "verdicts": [asdict(v) for v in self.verdicts],
             "samples": [asdict(s) for s in self.samples],
+            "evidence": self.evidence,
             **(extra or {}),
         }
 

@@ -133,6 +133,14 @@ class Judge:
         text = f"cdp-accept: {len(failed)} of {len(verdicts)} thresholds missed:\n{lines}"
         return text + "".join(f"\n{line}" for line in detail)
 
+    def missed_metrics(self, nodeid: str) -> list[str]:
+        """The metrics whose thresholds test ``nodeid`` missed."""
+        return [
+            v.metric
+            for v in self.results.verdicts
+            if v.scope == "test" and v.test == nodeid and v.applies and not v.passed
+        ]
+
     # -- the run --------------------------------------------------------------------------
 
     def judge_session(self) -> bool:

@@ -38,6 +38,7 @@ class Outputs:
         save: str | None = None,
         baseline_dir: str | None = None,
         rules: Sequence[str] = (),
+        alpha: float = 0.01,
         worker: str = "main",
     ) -> None:
         self.results = results
@@ -47,6 +48,7 @@ class Outputs:
         self.save_name = save
         self.baseline_dir = Path(baseline_dir) if baseline_dir else root / BASELINE_DIR
         self.worker = worker
+        self.alpha = alpha
         self.rules: list[Any] = []
         if rules:
             from ..gate.baseline import parse_fail_rules
@@ -101,8 +103,13 @@ class Outputs:
                 saved = store.save(name, report, cwd=self.root)
                 self.notes.append(missing_baseline_message(name, saved))
             else:
-                comparison = compare(report, baseline, self.rules)
+                comparison = compare(report, baseline, self.rules, alpha=self.alpha)
                 report["comparison"] = comparison.to_json()
+                report["baseline_comparison"] = {
+                    "baseline": comparison.header(),
+                    "alpha": self.alpha,
+                    "shifts": comparison.shifts_json(),
+                }
                 self.comparison_lines = comparison.lines()
                 regressed = comparison.failed
         if self.save_name:

@@ -308,12 +308,34 @@ SETTINGS: tuple[Setting, ...] = (
         ini_help="regression rules, one per line",
     ),
     Setting("cdp_baseline_dir", "where baselines live"),
+    Setting(
+        "cdp_compare_alpha",
+        "significance level of the baseline comparison (Mann-Whitney U, one-sided; default 0.01)",
+        "float",
+        flag="--cdp-compare-alpha",
+        metavar="A",
+    ),
+    # -- evidence of failures
+    Setting(
+        "cdp_evidence",
+        "keep a screenshot, a trace and the console and network errors of failing tests "
+        "(on-failure, the default), of every test (always) or none (off)",
+        flag="--cdp-evidence",
+        choices=("off", "on-failure", "always"),
+    ),
+    Setting(
+        "cdp_evidence_dir",
+        "where evidence is kept (default .cdp-accept/evidence/)",
+        flag="--cdp-evidence-dir",
+        metavar="DIR",
+    ),
 )
 """Every setting; the order is the order of ``pytest --help``."""
 
 BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 OUTPUTS = ("cdp_json", "cdp_html", "cdp_benchmark_json")
+EVIDENCE_MODES = ("off", "on-failure", "always")
 """The settings that name a report file to write."""
 
 
@@ -375,6 +397,29 @@ class Settings:
         if factor is not None and factor <= 0:
             raise UsageError(f"--cdp-threshold-factor {factor} must be > 0")
         return 1.0 if factor is None else float(factor)
+
+    @property
+    def evidence(self) -> str:
+        """``--cdp-evidence``: ``on-failure`` when not given."""
+        mode = self.text("cdp_evidence") or "on-failure"
+        if mode not in EVIDENCE_MODES:
+            raise UsageError(
+                f"cdp_evidence = {mode!r}: expected one of {', '.join(EVIDENCE_MODES)}; fix it "
+                "in the command line or the ini file"
+            )
+        return mode
+
+    @property
+    def alpha(self) -> float:
+        """``--cdp-compare-alpha``: 0.01 when not given."""
+        alpha = self.value("cdp_compare_alpha")
+        if alpha is None:
+            return 0.01
+        if not 0.0 < alpha < 0.5:
+            raise UsageError(
+                f"--cdp-compare-alpha {alpha:g} must be between 0 and 0.5 (0.01 and 0.05 are usual)"
+            )
+        return float(alpha)
 
     def pool_options(self) -> PoolOptions:
         """The pool's options from every setting with a ``pool_field``."""
