@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the real imports, for type checkers; at runtime they load on first use
     from .engine.actions import ExpectedNavigation
     from .engine.browser import Browser, MemoryInfo, Navigation, Page
+    from .engine.farm import (
+        FarmAuthError,
+        FarmBusyError,
+        FarmError,
+        FarmGoneError,
+        FarmRequestError,
+        FarmUnreachableError,
+    )
+    from .engine.farm_endpoint import FarmEndpoint
     from .engine.pool import BrowserPool, PoolOptions
     from .engine.sync import AsyncPage, SyncBrowser, SyncBrowserView, SyncPage, SyncPool
     from .errors import (
@@ -53,6 +62,13 @@ _EXPORTS = {
     "ConnectionClosedError": "errors",
     "EvaluationError": "errors",
     "ExpectedNavigation": "engine.actions",
+    "FarmAuthError": "engine.farm",
+    "FarmBusyError": "engine.farm",
+    "FarmEndpoint": "engine.farm_endpoint",
+    "FarmError": "engine.farm",
+    "FarmGoneError": "engine.farm",
+    "FarmRequestError": "engine.farm",
+    "FarmUnreachableError": "engine.farm",
     "HTTPStatusError": "errors",
     "LaunchError": "errors",
     "LocalSite": "site",
@@ -99,6 +115,13 @@ __all__ = [
     "ConnectionClosedError",
     "EvaluationError",
     "ExpectedNavigation",
+    "FarmAuthError",
+    "FarmBusyError",
+    "FarmEndpoint",
+    "FarmError",
+    "FarmGoneError",
+    "FarmRequestError",
+    "FarmUnreachableError",
     "HTTPStatusError",
     "LaunchError",
     "LocalSite",

@@ -17,8 +17,15 @@ Every error the library raises derives from :class:`CDPAcceptError`::
     │   └── HTTPStatusError          ... or answered with an HTTP error status
     ├── LaunchError              a browser could not be started or reached
     │   ├── BrowserNotFoundError     no browser executable was found
-    │   └── CircuitOpenError         an endpoint failed repeatedly: failing fast
-    │                                (defined in resilience.py)
+    │   ├── CircuitOpenError         an endpoint failed repeatedly: failing fast
+    │   │                            (defined in resilience.py)
+    │   └── FarmError                a browser farm refused or failed a connection
+    │       ├── FarmAuthError            401/403: credentials refused (not retried)
+    │       ├── FarmBusyError            at capacity until the launch timeout
+    │       ├── FarmRequestError         another 4xx: the URL is wrong
+    │       └── FarmUnreachableError     nothing answers, or a 5xx
+    │           └── FarmGoneError        ... after the farm had served the run
+    │                                (defined in engine/farm.py)
     ├── PoolClosedError          the pool was closed while a lease was wanted
     ├── TraceClockError          a saved trace holds no clock marker to place samples on
     └── UsageError               the library was called with bad arguments

@@ -28,6 +28,9 @@ Metric names (the same in markers, session gates, reports and JSON):
 ``fleet.pages``        pages of ``cdp_fleet`` alive after the body
 ``fleet.startup``      time to bring the whole fleet up (ms)
 ``fleet.launch``       each of the fleet's parallel browser launches (ms)
+``farm.queue``         each new browser farm connection: the time it waited for the
+                       farm to have room (its reported load, 429/503 answers), kept
+                       out of ``startup`` (ms)
 anything else          what the test records with ``cdp_metrics`` (latency, ms)
 ``<metric>.failed``    the time of each attempt that failed (a timer whose body
                        raised, a navigation or command that failed): kept out of
@@ -114,6 +117,7 @@ METRIC_KINDS: dict[str, str] = {
     "fleet.browsers": "count",
     "fleet.pages": "count",
     "fleet.startup": "latency",
+    "farm.queue": "latency",
     "stress.success": "rate",
     "recovery.success": "rate",
     "leaks.js_heap": "growth",

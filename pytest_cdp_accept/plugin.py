@@ -9,6 +9,7 @@ table (:data:`~pytest_cdp_accept.run.settings.SETTINGS`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 from collections.abc import Generator, Iterator
@@ -24,6 +25,7 @@ from .gate.report import Results
 from .metrics import MetricsRecorder
 from .run.conditions import Conditions, Marked
 from .run.evidence import EVIDENCE_DIR, EvidenceKeeper, Kept
+from .run.farm import FarmWatch
 from .run.judging import Judge
 from .run.monitor import monitor_from
 from .run.outputs import Outputs
@@ -136,6 +138,7 @@ class CDPAccept:
         # Under xdist the controller prints the progress lines, not the workers.
         self.progress = Progress(None if self.is_worker else self._write_progress)
         self.conditions = Conditions(settings)
+        self.farm_watch = FarmWatch()
         self.run_failed = False
 
     def _write_progress(self, text: str) -> None:
@@ -233,12 +236,24 @@ class CDPAccept:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if self.monitor.enabled and report.failed and call.excinfo is not None:
-            # The error's type, for the monitoring counters; an attribute of the report
-            # travels with it from an xdist worker to the controller.
-            setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+        if report.failed and call.excinfo is not None:
+            if self.monitor.enabled:
+                # The error's type, for the monitoring counters; an attribute of the
+                # report travels with it from an xdist worker to the controller.
+                setattr(report, ERROR_ATTRIBUTE, call.excinfo.typename)
+            self._watch_farm(item, call.when, call.excinfo.value)
         self._report_evidence(item, report)
         return report
+
+    def _watch_farm(self, item: pytest.Item, when: str, error: BaseException) -> None:
+        """Stop the run once when a test failed because the farm refused it or went away."""
+        # This test's setup is counted once its report is logged, after this hook.
+        ran = self.judge.tests_run + (when == "setup")
+        message = self.farm_watch.failed(item.nodeid, error, ran)
+        if message is not None:
+            # One message for the run, not an error per test: pytest stops after this
+            # test (xdist carries it to the controller and stops the other workers).
+            item.session.shouldstop = message
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -276,6 +291,8 @@ class CDPAccept:
                 None if probe is None else probe.recorder.by_name(),
                 None if probe is None else {**self.conditions.unmeasured, **probe.unmeasured},
                 detail,
+                None if probe is None else probe.basis,
+                None if probe is None else probe.inapplicable,
             )
         kept = self._keep_evidence(item, failed=failure is not None)
         if failure is not None:
@@ -515,6 +532,25 @@ def _throttle(request: pytest.FixtureRequest) -> ThrottleProfile | None:
     )
 
 
+@contextlib.contextmanager
+def _farm_failures() -> Iterator[None]:
+    """A farm that refuses, is full or is gone fails the test with its message alone: the
+    frames of the pool and the sync layer under it help nobody (and take a second to
+    print). The farm's error stays the failure's context, for the run's FarmWatch."""
+    try:
+        yield
+    except CDPAcceptError as exc:
+        if type(exc).__name__ not in FARM_FAILURES:
+            raise
+        failure = pytest.fail.Exception(str(exc), pytrace=False)
+        raise failure from None  # shown alone; __context__ still holds the farm's error
+
+
+FARM_FAILURES = frozenset(
+    {"FarmAuthError", "FarmBusyError", "FarmRequestError", "FarmUnreachableError", "FarmGoneError"}
+)
+
+
 def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]:
     """The page's isolation, and whether it needs a browser launched for the test.
 
@@ -535,9 +571,10 @@ def cdp_page(
 ) -> Iterator[SyncPage]:
     """A clean page on a pooled browser (see ``--cdp-isolation``)."""
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(
-        cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
-    )
+    with _farm_failures():
+        page = cdp_pool.acquire_page(
+            cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
+        )
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
@@ -558,9 +595,10 @@ def cdp_async_page(
     from .engine.sync import AsyncPage
 
     isolation, fresh_browser = _page_needs(request)
-    page = cdp_pool.acquire_page(
-        cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
-    )
+    with _farm_failures():
+        page = cdp_pool.acquire_page(
+            cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
+        )
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
     evidence = _manager(request.config).evidence
@@ -579,7 +617,8 @@ def cdp_browser(
     """A browser leased from the pool; pages it opens close at teardown; replaced if it died."""
     spec = request.node.stash.get(GATE_KEY, None)
     fresh = spec is not None and spec.fresh_browser
-    browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
+    with _farm_failures():
+        browser = cdp_pool.acquire_browser(cdp_metrics, fresh=fresh)
     browser.throttle = _throttle(request)
     probe = _probe(request)
     probe.use(browser.runner, browser.core)
@@ -620,7 +659,8 @@ def cdp_fleet(
     fleet = Fleet(cdp_pool_options, cdp_metrics, _throttle(request))
     probe = _probe(request)
     try:
-        runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))
+        with _farm_failures():
+            runner.run(fleet.up(spec.fleet.browsers, spec.fleet.pages))
         for page in fleet.pages:
             probe.use(runner, page.browser, page)
         probe.fleet = fleet
@@ -656,12 +696,25 @@ def cdp_app(request: pytest.FixtureRequest, cdp_base_url: str | None) -> LocalSi
 
 
 @pytest.fixture(scope="session")
-def cdp_site() -> Iterator[LocalSite]:
-    """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`)."""
-    from .site import LocalSite
+def cdp_site(pytestconfig: pytest.Config) -> Iterator[LocalSite]:
+    """The built-in local test site on 127.0.0.1 (see :mod:`pytest_cdp_accept.site`), or
+    where ``--cdp-site-host`` / ``--cdp-site-url`` put it for a farm's browsers."""
+    from .engine.farm_endpoint import redact
+    from .site import LocalSite, site_port
 
-    site = LocalSite()
-    site.start()
+    settings = _manager(pytestconfig).settings
+    public = settings.text("cdp_site_url")
+    host = settings.text("cdp_site_host") or "127.0.0.1"
+    try:
+        site = LocalSite(host, site_port(public) if public else 0, public_url=public)
+    except ValueError as exc:
+        raise pytest.UsageError(redact(f"--cdp-site-url: {exc}")) from None
+    try:
+        site.start()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--cdp-site-host {host} / --cdp-site-url: the built-in site cannot listen there: {exc}"
+        ) from None
     try:
         yield site
     finally:

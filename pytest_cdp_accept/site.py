@@ -1125,14 +1125,25 @@ class LocalSite:
 
     ``LocalSite(host="127.0.0.1", port=0)``: port 0 picks a random free port
     when :meth:`start` binds. ``seed`` seeds the random numbers of
-    ``/flaky``. :meth:`close` may be called any number of times, and a
-    closed site may be started again (on a new port if ``port`` is 0); the
-    hit counts survive restarts.
+    ``/flaky``. ``public_url`` is the address browsers elsewhere (a farm's)
+    use to reach the site, e.g. ``http://host.docker.internal``: :meth:`url`
+    builds on it, with the bound port when it names none (bind ``host`` to an
+    address they can reach, e.g. ``0.0.0.0``). :meth:`close` may be called any
+    number of times, and a closed site may be started again (on a new port if
+    ``port`` is 0); the hit counts survive restarts.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int | None = None,
+        public_url: str | None = None,
+    ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, not {port!r}")
+        self.public = _public_base(public_url) if public_url else None
         self.host = host
         self._requested_port = port
         self._state = _SiteState(seed)
@@ -1217,7 +1228,10 @@ class LocalSite:
 
     @property
     def origin(self) -> str:
-        """``http://127.0.0.1:PORT``."""
+        """``http://127.0.0.1:PORT``, or the public URL's origin (its port, else ours)."""
+        if self.public is not None:
+            scheme, host, port = self.public
+            return f"{scheme}://{host}:{port or self.port}"
         return f"http://{self._url_host}:{self.port}"
 
     @property
@@ -1253,6 +1267,29 @@ class LocalSite:
     def reset_hits(self) -> None:
         """Forget all request counts (and the bytes sent)."""
         self._state.reset_hits()
+
+
+def site_port(public_url: str) -> int:
+    """The port to listen on for ``--cdp-site-url``: the one it names, else 0 (any)."""
+    return _public_base(public_url)[2] or 0
+
+
+def _public_base(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host as written in a URL, port or None) of ``--cdp-site-url``."""
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise ValueError(
+            f"site URL {url!r}: expected http://host[:port], the address the browsers use "
+            "to reach the built-in site"
+        )
+    if parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"site URL {url!r}: a site URL is an origin, with no path or query")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return parts.scheme, host, port
 
 
 def _as_path(path: str) -> str:

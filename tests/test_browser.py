@@ -279,9 +279,9 @@ def test_remote_endpoint_is_used_and_not_killed(remote_browser: Any, site: Local
 
 def test_unreachable_endpoint_is_a_clear_launch_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(LaunchError, match=f"could not reach the browser at {url}"):
+    with pytest.raises(LaunchError, match=f"browser {url}: could not reach /json/version"):
         asyncio.run(Browser.connect(url, timeout=2))
-    with pytest.raises(LaunchError, match="expected ws://"):
+    with pytest.raises(UsageError, match="--cdp-endpoint 'ftp://nope': expected ws://"):
         asyncio.run(Browser.connect("ftp://nope"))
 
 

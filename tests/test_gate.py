@@ -114,6 +114,19 @@ def test_judge_scales_time_thresholds_only() -> None:
     assert not judge(memory.thresholds, {"memory.idle": [600.0]}, factor=2)[0].passed
 
 
+def test_a_verdict_says_what_its_samples_are_when_not_the_usual_figure() -> None:
+    gate = spec("cdp_memory", idle="<500MB", browser_idle="<900MB")
+    basis = {"memory.idle": "Chrome's private memory footprint (farm)"}
+    samples = {"memory.idle": [80.0], "memory.browser_idle": [300.0]}
+    idle, browser = judge_test(gate.thresholds, samples, basis=basis)
+    assert idle.passed
+    assert idle.line().endswith("[judged on Chrome's private memory footprint (farm)]")
+    assert "judged on" not in browser.line()
+    results = Results()
+    results.add_verdicts("test", "t.py::test", [idle, browser])
+    assert json.loads(json.dumps(results.to_json()))["verdicts"][0]["basis"] == basis["memory.idle"]
+
+
 def test_a_threshold_without_samples_fails() -> None:
     gate = spec("cdp_latency", checkuot="p95<500ms")  # a typo must never pass silently
     verdict = judge(gate.thresholds, {"checkout": [10.0]})[0]

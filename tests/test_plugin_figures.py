@@ -274,11 +274,21 @@ def test_session_gates_are_scoped_under_xdist_too(
 ) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(SUITE)
-    result = run_pytest(pytester, "-n", "2", "--cdp-preset=acceptance", "-k", "home or plain")
+    # The factor keeps a loaded machine's navigations inside the time gate: what is tested
+    # is which gates apply, not how fast the machine is.
+    result = run_pytest(
+        pytester,
+        "-n",
+        "2",
+        "--cdp-preset=acceptance",
+        "--cdp-threshold-factor=20",
+        "-k",
+        "home or plain",
+    )
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "*✓ navigation p95 < 500 ms*",
+            "*✓ navigation p95 < 10000 ms*",
             "*– memory.browser_idle value < 500 MB: n/a (not run: *; 3 deselected)*",
         ]
     )

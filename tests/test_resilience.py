@@ -208,6 +208,22 @@ def test_errors_outside_retry_on_are_not_retried() -> None:
     assert not getattr(caught.value, "__notes__", [])
 
 
+class Refused(LaunchError):
+    """A launch error that says of itself it is not worth another try (a farm's 401)."""
+
+    retryable = False
+    trips_breaker = False
+
+
+def test_an_error_that_says_it_is_not_retryable_is_not_retried() -> None:
+    sleep = FakeSleep()
+    fn = Flaky(Refused("HTTP 401"))
+    with pytest.raises(Refused):
+        run_retry(fn, RetryPolicy(attempts=5), sleep=sleep)
+    assert fn.calls == 1
+    assert sleep.delays == []
+
+
 def test_a_non_retryable_error_after_a_retry_propagates_at_once() -> None:
     sleep = FakeSleep()
     fn = Flaky(OSError("refused"), ValueError("bad"))
@@ -413,6 +429,18 @@ def test_assertion_errors_do_not_count_as_endpoint_failures() -> None:
         asyncio.run(breaker.call(Flaky(AssertionError("the page is wrong"))))
     assert breaker.state == "closed"
     assert breaker.failures == 0
+
+
+def test_errors_that_do_not_trip_the_breaker_leave_it_closed() -> None:
+    breaker = make_breaker(FakeClock(), failure_threshold=1)
+    for _ in range(3):
+        with pytest.raises(Refused):
+            asyncio.run(breaker.call(Flaky(Refused("HTTP 429: at capacity"))))
+    assert breaker.state == "closed"
+    assert breaker.failures == 0
+    with pytest.raises(LaunchError):
+        asyncio.run(breaker.call(Flaky(LaunchError("refused"))))
+    assert breaker.state == "open"
 
 
 def test_reading_the_state_changes_nothing() -> None:

@@ -115,6 +115,24 @@ def test_alt_url_reaches_the_same_server(site: LocalSite) -> None:
     assert _title(reply) == "storage"
 
 
+def test_a_public_url_is_what_browsers_elsewhere_use() -> None:
+    """Bound to every address, told the address a farm reaches it at (here 127.0.0.2,
+    another loopback address, stands in for the host's address on the farm's network)."""
+    with LocalSite(host="0.0.0.0", public_url="http://127.0.0.2") as public:
+        assert public.url("/storage") == f"http://127.0.0.2:{public.port}/storage"
+        _assert_html(fetch(public.url("/storage")))
+    with LocalSite(public_url="http://farm-side.example:8080/") as mapped:
+        assert mapped.origin == "http://farm-side.example:8080"  # a port the farm maps
+
+
+@pytest.mark.parametrize(
+    "url", ["farm-side.example", "ftp://h", "http://h/path", "http://h?x=1", "http://h:99999"]
+)
+def test_a_bad_public_url(url: str) -> None:
+    with pytest.raises(ValueError, match="site URL"):
+        LocalSite(public_url=url)
+
+
 def test_not_started() -> None:
     s = LocalSite()
     assert not s.running

@@ -15,8 +15,7 @@ import json
 import math
 import time
 import urllib.parse
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,9 +35,10 @@ from ..errors import (
     UsageError,
 )
 from ..metrics import NULL_RECORDER, PAINT_METRICS, Recorder, failed_metric
-from . import launcher
+from . import farm, launcher, remote
 from .actions import PageActions
 from .connection import CDPSession, Connection
+from .farm_endpoint import FarmEndpoint
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 from .throttle import ThrottleProfile, apply_throttle, clear_throttle
@@ -832,6 +832,11 @@ class Browser:
         :class:`~pytest_cdp_accept.engine.evidence.BrowserTracer`)."""
         self._pages: set[Page] = set()
         self._contexts: set[str] = set()
+        self._remote_kill: Callable[[], Awaitable[bool]] | None = None
+        self.local_pid: int | None = process.pid if process is not None else None
+        """The main process when it runs on this host (launched here, or a remote browser
+        whose command line proves it is the local process with that pid): what memory
+        is read from. None for a browser on another host."""
         if process is not None:
             connection.close_hint = process.describe_exit
             connection.before_close_hint = process.proc.wait
@@ -890,11 +895,38 @@ class Browser:
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
         action_timeout: float = DEFAULT_ACTION_TIMEOUT,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> Browser:
-        """Connect to a running browser (``ws://...`` or ``http://host:port``)."""
+        """Connect to a running browser: ``ws://...`` as given, or ``http(s)://host:port``
+        resolved through ``/json/version`` (path, query and ``headers`` kept throughout)."""
         start = time.perf_counter()
-        ws_url = await resolve_endpoint(endpoint, timeout)
-        connection = await Connection.open(ws_url, timeout=timeout, command_timeout=command_timeout)
+        given = FarmEndpoint.parse(endpoint, headers, option="--cdp-endpoint")
+        target = await farm.resolve(given, timeout=timeout)
+        sock = await farm.open_socket(target, timeout=timeout)
+        connection = Connection(sock.ws, target.display, command_timeout=command_timeout)
+        return await cls.attach(
+            connection,
+            endpoint=given.display,
+            started=start,
+            navigation_timeout=navigation_timeout,
+            action_timeout=action_timeout,
+        )
+
+    @classmethod
+    async def attach(
+        cls,
+        connection: Connection,
+        *,
+        endpoint: str,
+        started: float,
+        navigation_timeout: float = DEFAULT_NAVIGATION_TIMEOUT,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
+        kill: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Browser:
+        """A browser on an open connection to a browser we did not launch (remote, or a
+        farm's); closed again if it does not answer. ``started`` is the
+        ``time.perf_counter()`` its start-up is counted from; ``kill`` ends it (a farm's
+        browser) for :meth:`kill`."""
         browser = cls(
             connection,
             None,
@@ -903,12 +935,14 @@ class Browser:
             navigation_timeout=navigation_timeout,
             action_timeout=action_timeout,
         )
+        browser._remote_kill = kill
         try:
             await browser._prepare()
+            browser.local_pid = await remote.local_main_pid(browser.session)
         except BaseException:
             await connection.close()
             raise
-        browser.startup_ms = (time.perf_counter() - start) * 1000.0
+        browser.startup_ms = (time.perf_counter() - started) * 1000.0
         return browser
 
     async def _prepare(self) -> None:
@@ -951,11 +985,15 @@ class Browser:
         return True
 
     async def memory(self) -> MemoryInfo:
-        """Footprint, PSS and RSS of the browser's process tree (local browsers only; see
-        :mod:`pytest_cdp_accept.engine.memory` for what each counts)."""
-        if self.process is None:
-            raise UsageError(f"memory() needs a browser launched here; {self.endpoint} is remote")
-        return await asyncio.get_running_loop().run_in_executor(None, tree_memory, self.process.pid)
+        """The figures of the browser's whole process tree (see
+        :mod:`pytest_cdp_accept.engine.memory`): a browser launched here, or a remote one
+        that runs on this host."""
+        if self.local_pid is None:
+            raise UsageError(
+                f"memory() reads the processes of a browser on this host; {self.endpoint} "
+                "runs elsewhere"
+            )
+        return await asyncio.get_running_loop().run_in_executor(None, tree_memory, self.local_pid)
 
     # -- pages and contexts -----------------------------------------------------
 
@@ -1030,10 +1068,23 @@ class Browser:
                 await self.dispose_context(context_id)
             await self.connection.close()
 
+    @property
+    def killable(self) -> bool:
+        """:meth:`kill` works: a browser launched here, or a farm's."""
+        return self.process is not None or self._remote_kill is not None
+
     async def kill(self) -> None:
-        """SIGKILL the browser's main process (fault injection). Local browsers only."""
+        """End the browser abruptly (fault injection): SIGKILL of a local browser's main
+        process; a farm's browser is crashed over CDP (or by the farm's kill API)."""
         if self.process is None:
-            raise UsageError("kill() needs a browser launched here")
+            if self._remote_kill is None:
+                raise UsageError(
+                    f"kill() needs a browser launched here or on a farm (--cdp-farm); "
+                    f"{self.endpoint} is a running browser nobody would start again"
+                )
+            if not await self._remote_kill():
+                raise LaunchError(f"the farm browser at {self.endpoint} did not end when killed")
+            return
         with contextlib.suppress(ProcessLookupError):
             self.process.proc.kill()
         with contextlib.suppress(asyncio.TimeoutError):
@@ -1043,30 +1094,6 @@ class Browser:
 def memory_of(procs: Sequence[psutil.Process]) -> MemoryInfo:
     """The figures (see :mod:`pytest_cdp_accept.engine.memory`) summed over ``procs``."""
     return memory_of_pids(proc.pid for proc in procs)
-
-
-async def resolve_endpoint(endpoint: str, timeout: float = 10.0) -> str:
-    """A websocket URL for ``ws://...`` as given, or via ``/json/version`` for ``http://...``."""
-    parsed = urllib.parse.urlparse(endpoint)
-    if parsed.scheme in ("ws", "wss"):
-        return endpoint
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise LaunchError(
-            f"--cdp-endpoint {endpoint!r}: expected ws://host:port/devtools/browser/... "
-            "or http://host:port"
-        )
-    url = f"{parsed.scheme}://{parsed.netloc}/json/version"
-
-    def fetch() -> str:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(url, timeout=timeout) as response:
-            data = json.loads(response.read())
-        return str(data["webSocketDebuggerUrl"])
-
-    try:
-        return await asyncio.get_running_loop().run_in_executor(None, fetch)
-    except (OSError, ValueError, KeyError) as exc:
-        raise LaunchError(f"could not reach the browser at {endpoint} ({url}): {exc}") from exc
 
 
 __all__ = [

@@ -170,6 +170,9 @@ class Connection:
         """Says why the other side went away (e.g. how the browser process ended)."""
         self.before_close_hint: Callable[[], Awaitable[object]] | None = None
         """Awaited (at most 0.5 s) before ``close_hint`` is asked: lets the process be reaped."""
+        self.explain_close: Callable[[websockets.ConnectionClosed | None], str | None] | None = None
+        """Says why the websocket ended when its close frames tell (a farm cutting the
+        session); None leaves the ordinary description."""
         self._on_close: list[Callable[[ConnectionClosedError], None]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read_loop())
 
@@ -408,6 +411,9 @@ class Connection:
             session._end(ended.error)
 
     def _describe_close(self, exc: websockets.ConnectionClosed | None) -> str:
+        explained = self.explain_close(exc) if self.explain_close is not None else None
+        if explained:
+            return explained
         if exc is not None and exc.rcvd is None:
             text = "websocket closed without a close frame (code 1006)"
         elif exc is not None and exc.rcvd is not None:

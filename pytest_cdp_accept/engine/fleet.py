@@ -1,12 +1,12 @@
 """A fleet: N browsers and M pages brought up at once, for concurrency gates.
 
-The fleet launches its own browsers (the pool stays as it is), all in
-parallel, then opens the pages spread evenly over them, all in parallel, and
-records how long that took (``fleet.startup``) along with every launch
-(``fleet.launch``: parallel launches, apart from ``startup``) and page
-(``page_open``). :meth:`SyncFleet.map` runs a function
-on every page at once, from one thread per page (the sync API is
-thread-safe), and returns the results in page order.
+The fleet launches its own browsers (the pool stays as it is; on a farm it
+opens one connection per browser), all in parallel, then opens the pages
+spread evenly over them, all in parallel, and records how long that took
+(``fleet.startup``) along with every launch (``fleet.launch``: parallel
+launches, apart from ``startup``) and page (``page_open``).
+:meth:`SyncFleet.map` runs a function on every page at once, from one thread
+per page (the sync API is thread-safe), and returns the results in page order.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from ..errors import CDPAcceptError, UsageError
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page
-from .pool import PoolOptions, launch_with
+from .pool import PoolOptions, farm_browser, farm_connector, launch_with
 from .sync import LoopThread, SyncBrowserView, SyncPage
 from .throttle import ThrottleProfile
 
@@ -49,8 +50,11 @@ class Fleet:
         if browsers < 1 or pages < browsers:
             raise UsageError(f"a fleet needs 1 <= browsers <= pages, got {browsers}/{pages}")
         if self.options.endpoints:
-            raise UsageError("cdp_fleet launches its own browsers; it cannot use --cdp-endpoint")
-        executable = launcher.find_browser(self.options.executable)
+            raise UsageError(
+                "cdp_fleet starts its own browsers; with --cdp-endpoint there are only the "
+                "running ones. Use --cdp-farm for a farm that starts a browser per connection"
+            )
+        start_browser = self._starter()
         start = time.perf_counter()
         slots: list[list[Page]] = [[] for _ in range(browsers)]
 
@@ -69,7 +73,7 @@ class Fleet:
         async def bring_up(index: int) -> None:
             # Each browser opens its pages as soon as it is up: on a few cores the
             # launches and the page openings of different browsers fill each other's gaps.
-            browser = await launch_with(self.options, executable)
+            browser = await start_browser()
             self.browsers.append(browser)  # closed by close() whatever happens next
             # Ten launches at once on a few cores are not "a browser startup": kept apart.
             self.recorder.record("fleet.launch", browser.startup_ms)
@@ -91,6 +95,22 @@ class Fleet:
         self.pages = [slots[i % browsers][i // browsers] for i in range(pages)]
         self.startup_ms = (time.perf_counter() - start) * 1000.0
         self.recorder.record("fleet.startup", self.startup_ms)
+
+    def _starter(self) -> Callable[[], Awaitable[Browser]]:
+        """How the fleet gets each browser: a local launch, or a connection to the farm
+        (one connector for the fleet: it counts its own connections on their way)."""
+        options = self.options
+        if options.farm is None:
+            executable = launcher.find_browser(options.executable)
+            return partial(launch_with, options, executable)
+        connector = farm_connector(options)
+
+        async def connect() -> Browser:
+            link, browser = await farm_browser(connector, options)
+            self.recorder.record("farm.queue", link.queue_ms)
+            return browser
+
+        return connect
 
     def health(self) -> tuple[int, int]:
         """(browsers alive, pages alive)."""

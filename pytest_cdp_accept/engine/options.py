@@ -4,10 +4,11 @@ use a browser)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import UsageError
+from .farm_endpoint import FarmEndpoint, SecretURL
 
 Isolation = Literal["reset", "context"]
 ISOLATION_MODES = ("reset", "context")
@@ -34,6 +35,13 @@ class PoolOptions:
     executable: str | None = None
     args: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = ()
+    farm: FarmEndpoint | None = None
+    """A browser farm (``--cdp-farm``): every connection to it is a new browser."""
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Sent with every request to ``endpoints`` (a farm's are in ``farm``): header auth.
+    Left out of the repr: their values are secrets."""
+    farm_switches: bool = True
+    """Send our launch switches to a farm that takes them (browserless ``launch=``)."""
     size: int = 1
     isolation: Isolation = "reset"
     launch_timeout: float = 30.0
@@ -60,6 +68,17 @@ class PoolOptions:
         if self.size < 1:
             raise UsageError(f"pool size must be at least 1, got {self.size}")
         check_isolation(self.isolation)
+        # URLs may carry tokens: held as strings whose repr is redacted (tracebacks show
+        # the options a failing call was given).
+        # Parsing checks each URL and registers its secrets (and the headers') for redaction.
+        for url in self.endpoints:
+            FarmEndpoint.parse(url, self.headers, option="--cdp-endpoint")
+        object.__setattr__(self, "endpoints", tuple(SecretURL(e) for e in self.endpoints))
+        if self.farm is not None and self.endpoints:
+            raise UsageError(
+                "--cdp-farm and --cdp-endpoint: use one. A farm starts a browser per "
+                "connection; an endpoint is a browser that already runs"
+            )
         if self.recycle_after is not None and self.recycle_after < 1:
             raise UsageError(f"recycle_after must be at least 1, got {self.recycle_after}")
         if self.recycle_memory_mb is not None and self.recycle_memory_mb <= 0:

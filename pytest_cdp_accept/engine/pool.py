@@ -44,6 +44,8 @@ from ..errors import CDPAcceptError, PoolClosedError
 from ..metrics import NULL_RECORDER, Recorder
 from . import launcher
 from .browser import Browser, Page, memory_of
+from .farm import FarmConnector, FarmGoneError, FarmLink, FarmUnreachableError
+from .farm_endpoint import FarmEndpoint, farm_launch_args
 from .options import ISOLATION_MODES as ISOLATION_MODES
 from .options import Isolation as Isolation
 from .options import PoolOptions as PoolOptions
@@ -70,6 +72,41 @@ async def launch_with(options: PoolOptions, executable: str) -> Browser:
     return browser
 
 
+async def farm_browser(connector: FarmConnector, options: PoolOptions) -> tuple[FarmLink, Browser]:
+    """One new browser on the farm: a connection, prepared. Its ``startup_ms`` is the
+    handshake (the farm launches the browser during it) and the preparation; the wait
+    for room before it is the link's ``queue_ms``."""
+    link = await connector.open(options.launch_timeout)
+    started = time.perf_counter() - link.connect_ms / 1000.0
+    browser = await Browser.attach(
+        link.connection,
+        endpoint=link.endpoint.display,
+        started=started,
+        navigation_timeout=options.navigation_timeout,
+        action_timeout=options.action_timeout,
+        kill=partial(connector.kill, link),
+    )
+    return link, browser
+
+
+def farm_connector(
+    options: PoolOptions, on_full: Callable[[], None] | None = None
+) -> FarmConnector:
+    """A connector for ``options.farm``, sending our switches unless they are turned off."""
+    assert options.farm is not None
+    switches = (
+        farm_launch_args(launcher.default_args(options.args)) if options.farm_switches else ()
+    )
+    return FarmConnector(
+        options.farm, switches=switches, command_timeout=options.command_timeout, on_full=on_full
+    )
+
+
+# A farm browser is replaced at release once it is this share of the way to the age at
+# which the farm cut a session: the next test gets a fresh one instead of being cut.
+FARM_RENEW_AT = 0.8
+
+
 @dataclass(frozen=True)
 class PoolState:
     """What the pool holds at one moment (live monitoring's gauges)."""
@@ -89,6 +126,8 @@ class PoolStats:
     pages_opened: int
     leases: int
     startup_ms: tuple[float, ...]
+    farm_cuts: tuple[float, ...] = ()
+    """Ages (s) of the farm sessions the farm itself ended (its session timeout)."""
 
 
 class PooledBrowser:
@@ -105,6 +144,8 @@ class PooledBrowser:
         self.spare: asyncio.Task[tuple[str, Page]] | None = None
         self.retiring = False
         self.waiting = 0  # leases waiting for a page that is being wiped
+        self.link: FarmLink | None = None  # a farm's browser: its connection's story
+        self.startup_recorded = False  # by the lease that waited for it, or first used it
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +186,10 @@ class BrowserPool:
         self._leases = 0
         self._held = 0
         self._startups: list[float] = []
+        self._farm: FarmConnector | None = None
+        # Resolved (and replaced) whenever leases waiting for a launch should look again:
+        # a browser was released, or the farm turned out to be full.
+        self._changed: asyncio.Future[None] | None = None
         self._breakers = BreakerBoard(
             failure_threshold=self.options.breaker_threshold,
             reset_after=self.options.breaker_reset_after,
@@ -168,7 +213,12 @@ class BrowserPool:
     @property
     def stats(self) -> PoolStats:
         return PoolStats(
-            self._launched, self._replaced, self._pages_opened, self._leases, tuple(self._startups)
+            self._launched,
+            self._replaced,
+            self._pages_opened,
+            self._leases,
+            tuple(self._startups),
+            tuple(self._farm.cuts) if self._farm is not None else (),
         )
 
     def state(self) -> PoolState:
@@ -194,19 +244,25 @@ class BrowserPool:
     async def _start_browser(self) -> PooledBrowser:
         """Launch (or connect to) one browser: retried when transient, behind a breaker."""
         opts = self.options
+        if opts.farm is not None:
+            return await self._start_farm_browser()
         index: int | None = None
         start: Callable[[], Awaitable[Browser]]
         if opts.endpoints:
             index = self._next_endpoint % len(opts.endpoints)
             self._next_endpoint += 1
-            key = opts.endpoints[index]
+            url = opts.endpoints[index]
+            # Named by its redacted address (and credentials' digest): a breaker's
+            # message must not show the token.
+            key = FarmEndpoint.parse(url, opts.headers, option="--cdp-endpoint").breaker_key
             start = partial(
                 Browser.connect,
-                key,
+                url,
                 timeout=opts.launch_timeout,
                 command_timeout=opts.command_timeout,
                 navigation_timeout=opts.navigation_timeout,
                 action_timeout=opts.action_timeout,
+                headers=opts.headers,
             )
         else:
             if not self._swept:
@@ -224,6 +280,60 @@ class BrowserPool:
         self._launched += 1
         self._startups.append(browser.startup_ms)
         return PooledBrowser(browser, index)
+
+    def _farm_connector(self) -> FarmConnector:
+        if self._farm is None:
+            self._farm = farm_connector(self.options, on_full=self._signal_change)
+        return self._farm
+
+    async def _start_farm_browser(self) -> PooledBrowser:
+        """A new connection to the farm: transient failures retried, capacity waited for
+        (inside the connector), a farm that served the run and stopped answering is gone."""
+        connector = self._farm_connector()
+        policy = RetryPolicy(attempts=self.options.launch_attempts, base=0.2, cap=2.0)
+        breaker = self._breakers.get(connector.given.breaker_key)
+        try:
+            link, browser = await breaker.call(
+                lambda: retry(
+                    lambda: farm_browser(connector, self.options), policy, on_retry=_log_retry
+                )
+            )
+        except FarmUnreachableError as exc:
+            if connector.opened == 0:
+                raise
+            gone = FarmGoneError(
+                connector.given,
+                f"the farm stopped answering after serving {connector.opened} "
+                f"connection{'s' if connector.opened != 1 else ''} in this run ({exc.reason})",
+            )
+            raise gone from None
+        self._launched += 1
+        self._startups.append(browser.startup_ms)
+        pooled = PooledBrowser(browser, None)
+        pooled.link = link
+        return pooled
+
+    def _change_signal(self) -> asyncio.Future[None]:
+        if self._changed is None or self._changed.done():
+            self._changed = asyncio.get_running_loop().create_future()
+        return self._changed
+
+    def _signal_change(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None and not changed.done():
+            changed.set_result(None)
+
+    def _farm_full(self) -> bool:
+        return self._farm is not None and self._farm.full
+
+    def _near_cut(self, pooled: PooledBrowser) -> bool:
+        """A farm browser close to the age at which the farm cuts sessions."""
+        cut = self._farm.cut_after if self._farm is not None else None
+        return (
+            cut is not None
+            and pooled.link is not None
+            and (pooled.link.age() > FARM_RENEW_AT * cut)
+        )
 
     async def _launch_into_pool(self) -> PooledBrowser:
         pooled = await self._start_browser()
@@ -273,12 +383,17 @@ class BrowserPool:
         need be (an idle used browser is retired to make room), so that what is
         measured of the whole browser is not what earlier tests left in it. When every
         browser is busy and the pool is full, the lease shares one as usual.
+
+        On a farm with no session to spare, the browsers the pool has are shared
+        instead (as at ``size``), and a lease waiting for a new connection takes a
+        browser that frees up first.
         """
         while True:
             if self._closed:
                 raise PoolClosedError("the browser pool is closed")
             for pooled in list(self._browsers):
-                if not pooled.browser.is_alive() or (pooled.retiring and pooled.active == 0):
+                stale = pooled.retiring or self._near_cut(pooled)
+                if not pooled.browser.is_alive() or (stale and pooled.active == 0):
                     self._drop(pooled)
             live = [b for b in self._browsers if not b.retiring]
             free = [b for b in live if b.active == 0]
@@ -292,21 +407,13 @@ class BrowserPool:
                 elif free:
                     self._drop(min(free, key=lambda b: b.last_used))
                     continue
+            if room and live and self._farm_full():
+                room = False  # the farm has no session to spare: share what the pool has
             if free or (live and not room):
-                pooled = min(free or live, key=lambda b: b.active)
-                # A browser other leases are using is demonstrably alive: a stall of its
-                # busy main thread must not fail a check and close it under them.
-                check = pooled.active == 0
-                pooled.active += 1  # claimed in the same step as the choice
-                try:
-                    healthy = not check or await self._healthy(pooled)
-                except BaseException:  # cancelled during the check: give the claim back
-                    pooled.active -= 1
-                    raise
-                if healthy:
-                    return pooled
-                pooled.active -= 1
-                self._retire(pooled)
+                claimed = await self._claim(min(free or live, key=lambda b: b.active))
+                if claimed is not None:
+                    self._record_startup(claimed, recorder)
+                    return claimed
                 continue
             if room:
                 task = asyncio.get_running_loop().create_task(self._launch_into_pool())
@@ -316,9 +423,60 @@ class BrowserPool:
                 task.add_done_callback(self._launch_done)
             else:
                 task = self._launching[0]
-            pooled = await asyncio.shield(task)
-            recorder.record("startup", pooled.browser.startup_ms)
+            if self.options.farm is None:
+                pooled = await asyncio.shield(task)
+            else:
+                ready = await self._launch_or_change(task)
+                if ready is None:
+                    continue  # something changed: choose again
+                pooled = ready
+            self._record_startup(pooled, recorder)
             # Loop: the new browser is now in the pool and is picked like any other.
+
+    @staticmethod
+    def _record_startup(pooled: PooledBrowser, recorder: Recorder) -> None:
+        """A browser's start-up goes to the lease that waited for it or, when every
+        waiter found another browser first (a farm's), to the first lease that uses it."""
+        if pooled.startup_recorded:
+            return
+        pooled.startup_recorded = True
+        recorder.record("startup", pooled.browser.startup_ms)
+        if pooled.link is not None:
+            recorder.record("farm.queue", pooled.link.queue_ms)
+
+    async def _claim(self, pooled: PooledBrowser) -> PooledBrowser | None:
+        """Claim a browser in the same step as the choice; None if it failed its check."""
+        # A browser other leases are using is demonstrably alive: a stall of its busy
+        # main thread must not fail a check and close it under them.
+        check = pooled.active == 0
+        pooled.active += 1
+        try:
+            healthy = not check or await self._healthy(pooled)
+        except BaseException:  # cancelled during the check: give the claim back
+            pooled.active -= 1
+            raise
+        if healthy:
+            return pooled
+        pooled.active -= 1
+        self._retire(pooled)
+        return None
+
+    async def _launch_or_change(self, task: asyncio.Task[PooledBrowser]) -> PooledBrowser | None:
+        """The launched browser, or None when a browser was released or the farm turned
+        out full first. A failed launch is raised only when the pool has no browser to
+        fall back on (or the farm is gone); otherwise the farm counts as full for a while,
+        so the leases share what the pool has rather than try again at once."""
+        changed = self._change_signal()
+        await asyncio.wait((task, changed), return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            return None
+        error = task.exception()
+        if error is None:
+            return task.result()
+        if any(not b.retiring for b in self._browsers) and not isinstance(error, FarmGoneError):
+            self._farm_connector().mark_full()
+            return None
+        raise error
 
     def _launch_done(self, task: asyncio.Task[PooledBrowser]) -> None:
         if task in self._launching:
@@ -333,9 +491,10 @@ class BrowserPool:
         if (
             pooled.active == 0
             and pooled in self._browsers
-            and (pooled.retiring or self._should_recycle(pooled))
+            and (pooled.retiring or self._should_recycle(pooled) or self._near_cut(pooled))
         ):
             self._drop(pooled)
+        self._signal_change()
 
     def _should_recycle(self, pooled: PooledBrowser) -> bool:
         recycle = self.options.recycle_after
@@ -558,7 +717,12 @@ class BrowserPool:
     async def close(self) -> None:
         """Close every browser and wait for background chores; idempotent."""
         self._closed = True
+        self._signal_change()
         for task in list(self._launching):
+            if self.options.farm is not None:
+                # A farm connection may wait up to the launch timeout for room: nobody
+                # needs it any more, and a closed socket tells the farm so.
+                task.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         self._launching.clear()

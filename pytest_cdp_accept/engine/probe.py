@@ -20,6 +20,13 @@ what a figure counts):
 ``memory.js_heap``
     The largest ``JSHeapUsedSize`` among the test's live pages, read before the
     garbage collection.
+
+Browsers that were not launched here are read the same way when they run on
+this host (a farm on loopback: :attr:`Browser.local_pid`). A farm's browser
+on another host is read once after the body, from a ``memory-infra`` dump of
+Chrome's *private memory footprint* per process (idle: the test's renderers;
+browser_idle: every process), and :attr:`TestProbe.basis` says so; the peaks,
+sampled from ``/proc`` while the body runs, are not measurable there.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from collections.abc import Callable, Iterable
 
 from ..errors import CDPAcceptError
 from ..metrics import MetricsRecorder
+from . import remote
 from .browser import Browser, Page
 from .fleet import Fleet
 from .memory import MemoryInfo, ProcessMemory, ProcessRoles, memory_of_pids, read_process, total
@@ -46,8 +54,17 @@ SETTLE_TOLERANCE_SHARE = 0.02
 LOOKUP_TIMEOUT = 10.0
 MB = 1024.0 * 1024.0
 REMOTE = (
-    "not measurable: the test's browsers are remote (--cdp-endpoint), and memory is read "
-    "from local processes; gate memory where the browser is launched"
+    "not measurable here: the test's browsers run on another host and refuse memory-infra "
+    "tracing (the only remote memory figure); gate memory where the browser is launched, or "
+    "on a farm that allows Tracing"
+)
+REMOTE_PEAK = (
+    "not measurable here: a peak is sampled from local processes while the body runs, and the "
+    "test's browsers run on another host (their idle memory is read after the body)"
+)
+REMOTE_BASIS = (
+    "Chrome's private memory footprint (memory-infra dump of the remote browser), not the "
+    "footprint read from /proc"
 )
 NO_PAGE = "not measurable: the test has no live page whose renderer could be read"
 TEST_FIGURES = frozenset({"idle", "peak"})
@@ -59,8 +76,8 @@ def pss_of(browsers: Iterable[Browser]) -> MemoryInfo:
     roles = ProcessRoles()
     pids = []
     for browser in browsers:
-        if browser.process is not None and browser.is_alive():
-            pids += [pid for pid, _ in roles.tree(browser.process.pid)]
+        if browser.local_pid is not None and browser.is_alive():
+            pids += [pid for pid, _ in roles.tree(browser.local_pid)]
     return memory_of_pids(pids)
 
 
@@ -98,6 +115,10 @@ class TestProbe:
         self._sampler: threading.Thread | None = None
         # Why a metric got no samples, for the verdict: metric -> reason.
         self.unmeasured: dict[str, str] = {}
+        # What a metric's samples are, when not the usual figure: metric -> description.
+        self.basis: dict[str, str] = {}
+        # What cannot be measured where the test ran (n/a, with the reason): metric -> why.
+        self.inapplicable: dict[str, str] = {}
 
     def use(self, runner: LoopThread, browser: Browser, page: Page | None = None) -> None:
         self._runner = runner
@@ -115,11 +136,14 @@ class TestProbe:
                 self._runner.run(_finish_all(pages))
 
     def _local_browsers(self) -> list[Browser]:
-        return [b for b in self.browsers if b.process is not None]
+        """The test's browsers whose processes are on this host."""
+        return [b for b in self.browsers if b.local_pid is not None]
 
-    def _live_pages(self) -> list[Page]:
+    def _live_pages(self, *, local: bool = True) -> list[Page]:
         return [
-            p for p in self.pages if p.browser.process is not None and not (p.closed or p.crashed)
+            p
+            for p in self.pages
+            if (p.browser.local_pid is not None) == local and not (p.closed or p.crashed)
         ]
 
     # -- around the body ---------------------------------------------------------------
@@ -147,8 +171,7 @@ class TestProbe:
             return
         if not self._local_browsers():
             if self.browsers:
-                for figure in memory:
-                    self.unmeasured[f"memory.{figure}"] = REMOTE
+                self._record_remote(memory)
             return
         if memory & {"idle", "browser_idle"}:
             self._collect_garbage()
@@ -179,8 +202,8 @@ class TestProbe:
         whole = "browser_peak" in self.figures
         tree_figures: list[ProcessMemory] = []
         for browser in self._local_browsers():
-            assert browser.process is not None
-            for pid, role in self._roles.tree(browser.process.pid):
+            assert browser.local_pid is not None
+            for pid, role in self._roles.tree(browser.local_pid):
                 if role != "renderer" and not whole:
                     continue
                 figures = read_process(pid)
@@ -235,8 +258,8 @@ class TestProbe:
     def _trees(self) -> MemoryInfo:
         pids: list[int] = []
         for browser in self._local_browsers():
-            assert browser.process is not None
-            pids += [pid for pid, _ in self._roles.tree(browser.process.pid)]
+            assert browser.local_pid is not None
+            pids += [pid for pid, _ in self._roles.tree(browser.local_pid)]
         return memory_of_pids(pids)
 
     @staticmethod
@@ -255,10 +278,42 @@ class TestProbe:
                 break
         return last
 
-    def _renderer_pids(self) -> set[int]:
+    def _record_remote(self, memory: frozenset[str]) -> None:
+        """Browsers on another host: one memory-infra dump each after the body."""
+        for figure in memory & {"peak", "browser_peak"}:
+            self.inapplicable[f"memory.{figure}"] = REMOTE_PEAK
+        wanted = memory & {"idle", "browser_idle"}
+        if not wanted or self._runner is None:
+            return
+        self._collect_garbage(local=False)
+        renderers = self._renderer_pids(local=False) if "idle" in wanted else set()
+        browsers = [b for b in self.browsers if b.is_alive()]
+
+        async def dumps() -> list[dict[int, float] | None]:
+            return list(
+                await asyncio.gather(*(remote.private_footprints(b.session) for b in browsers))
+            )
+
+        readings = [r for r in self._runner.run(dumps()) if r is not None]
+        if not readings:
+            for figure in wanted:
+                self.inapplicable[f"memory.{figure}"] = REMOTE
+            return
+        if "browser_idle" in wanted:
+            self.recorder.record("memory.browser_idle", sum(sum(r.values()) for r in readings))
+            self.basis["memory.browser_idle"] = REMOTE_BASIS
+        if "idle" in wanted:
+            mine = [mb for r in readings for pid, mb in r.items() if pid in renderers]
+            if mine:
+                self.recorder.record("memory.idle", sum(mine))
+                self.basis["memory.idle"] = REMOTE_BASIS
+            else:
+                self.unmeasured["memory.idle"] = NO_PAGE
+
+    def _renderer_pids(self, *, local: bool = True) -> set[int]:
         """The processes rendering the test's live pages (traced one page at a time per
         browser: a browser runs one trace at once)."""
-        pages = self._live_pages()
+        pages = self._live_pages(local=local)
         if self._runner is None or not pages:
             return set()
 
@@ -281,10 +336,10 @@ class TestProbe:
 
         return self._runner.run(lookup())
 
-    def _collect_garbage(self) -> None:
+    def _collect_garbage(self, *, local: bool = True) -> None:
         """Collect the garbage of the test's pages, so that when V8 last did does not
         decide the figure."""
-        pages = self._live_pages()
+        pages = self._live_pages(local=local)
         if self._runner is None or not pages:
             return
 

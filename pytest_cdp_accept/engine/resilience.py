@@ -190,8 +190,14 @@ class RetryPolicy:
             backoff = min(backoff * self.factor, self.cap)
 
     def should_retry(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is worth another try under this policy."""
+        """Whether ``exc`` is worth another try under this policy.
+
+        An error that says ``retryable = False`` of itself (a farm's 401, or a wait
+        for capacity that already used the whole deadline) never is.
+        """
         if is_test_outcome(exc) or isinstance(exc, CircuitOpenError):
+            return False
+        if getattr(exc, "retryable", True) is False:
             return False
         return isinstance(exc, self.retry_on)
 
@@ -374,14 +380,16 @@ class CircuitBreaker:
         """``await fn()`` if the circuit lets it through, recording the outcome.
 
         Every :class:`Exception` counts as a failure, except test outcomes
-        (see :func:`is_test_outcome`); those, and cancellation, leave the
-        count alone and hand a half-open trial to the next caller.
+        (see :func:`is_test_outcome`) and errors that say ``trips_breaker =
+        False`` of themselves (a farm at capacity, credentials it refuses: the
+        endpoint is not broken); those, and cancellation, leave the count alone
+        and hand a half-open trial to the next caller.
         """
         ticket = self.before_call()
         try:
             result = await fn()
         except BaseException as exc:
-            if is_test_outcome(exc):
+            if is_test_outcome(exc) or getattr(exc, "trips_breaker", True) is False:
                 self._abandon(ticket)
             else:
                 self.record_failure(exc, ticket)

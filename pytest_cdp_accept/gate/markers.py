@@ -385,22 +385,33 @@ def judge(
     samples: Mapping[str, Sequence[float]],
     factor: float = 1.0,
     unmeasured: Mapping[str, str] | None = None,
+    basis: Mapping[str, str] | None = None,
+    inapplicable: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """Evaluate thresholds (time limits scaled by ``factor``) against samples by metric.
 
     Failed attempts (``<metric>.failed``) are not samples: they are counted in the
     verdict, and a metric with nothing but failed attempts fails with "every attempt
     failed (N)". A metric without samples fails, with the reason from ``unmeasured``
-    when one is known (a remote browser has no PSS; a test without cdp fixtures
-    measured nothing).
+    when one is known (a remote browser has no peak; a test without cdp fixtures
+    measured nothing). ``basis`` says what a metric's samples are when they are not
+    its usual figure; the verdict carries it. A metric without samples that
+    ``inapplicable`` names cannot be measured where the test ran (a peak of a farm's
+    browser on another host): n/a with that reason, shown, never a failure.
     """
     verdicts = []
     for threshold in thresholds:
         failed = len(samples.get(failed_metric(threshold.metric), ()))
         verdict = evaluate(threshold.scaled(factor), samples.get(threshold.metric, ()), failed)
-        if verdict.n == 0 and not failed and unmeasured and threshold.metric in unmeasured:
-            verdict = replace(verdict, note=unmeasured[threshold.metric])
-        if failed and is_paint_metric(threshold.metric):
+        metric = threshold.metric
+        if verdict.n == 0 and not failed and inapplicable and metric in inapplicable:
+            note = f"n/a ({inapplicable[metric]})"
+            verdict = replace(verdict, passed=True, applies=False, note=note)
+        elif verdict.n == 0 and not failed and unmeasured and metric in unmeasured:
+            verdict = replace(verdict, note=unmeasured[metric])
+        if verdict.n and basis and threshold.metric in basis:
+            verdict = replace(verdict, basis=basis[threshold.metric])
+        if failed and is_paint_metric(metric):
             verdict = replace(verdict, passed=False, note=never_painted(failed, verdict.n))
         verdicts.append(verdict)
     return verdicts
@@ -418,6 +429,8 @@ def judge_test(
     samples: Mapping[str, Sequence[float]],
     factor: float = 1.0,
     unmeasured: Mapping[str, str] | None = None,
+    basis: Mapping[str, str] | None = None,
+    inapplicable: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """:func:`judge` for one test.
 
@@ -428,7 +441,7 @@ def judge_test(
     record, so ``tri_it`` next to a recorded ``try_it`` is plain to see.
     """
     verdicts = []
-    for verdict in judge(thresholds, samples, factor, unmeasured):
+    for verdict in judge(thresholds, samples, factor, unmeasured, basis, inapplicable):
         if verdict.n == 0 and not verdict.failed and not verdict.note:
             if verdict.threshold.metric == "startup":
                 verdict = replace(verdict, passed=True, applies=False, note=NO_LAUNCH)
@@ -529,6 +542,8 @@ def judge_session(
     tokens: Iterable[str],
     factor: float = 1.0,
     deselected: int = 0,
+    basis: Mapping[str, str] | None = None,
+    inapplicable: Mapping[str, str] | None = None,
 ) -> list[Verdict]:
     """:func:`judge` for the run's gates, over the selected tests (``tokens``: the union
     of their :func:`produces`).
@@ -536,11 +551,11 @@ def judge_session(
     A gate whose metric none of them could produce (and that has no samples) does
     not apply: ``n/a (not run: ...)``, never a failure, so ``-k`` runs one test
     without failing every preset gate. A gate whose tests ran and produced nothing
-    still fails.
+    still fails. ``basis`` and ``inapplicable`` are the tests' (see :func:`judge`).
     """
     tokens = frozenset(tokens)
     verdicts = []
-    for verdict in judge(gates, samples, factor):
+    for verdict in judge(gates, samples, factor, None, basis, inapplicable):
         metric = verdict.threshold.metric
         if verdict.n == 0 and not verdict.failed and not can_produce(metric, tokens):
             why = f"it comes from {producer_of(metric)}, and no selected test is one"

@@ -56,6 +56,8 @@ class VerdictRecord:
     """Attempts that failed (``<metric>.failed``): not samples, counted next to n."""
     applies: bool = True
     """False for a threshold that did not apply to what ran (n/a, never a failure)."""
+    basis: str = ""
+    """What the samples were when not the metric's usual figure (see Verdict.basis)."""
 
     @classmethod
     def of(cls, verdict: Verdict, scope: str, test: str) -> VerdictRecord:
@@ -71,6 +73,7 @@ class VerdictRecord:
             verdict.line(),
             verdict.failed,
             verdict.applies,
+            verdict.basis,
         )
 
 
@@ -81,6 +84,10 @@ class Results:
     samples: list[SampleRecord] = field(default_factory=list)
     verdicts: list[VerdictRecord] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    basis: dict[str, str] = field(default_factory=dict)
+    """What a metric's samples are, when the tests said they were not its usual figure."""
+    inapplicable: dict[str, str] = field(default_factory=dict)
+    """Metrics the tests could not measure where they ran, with the reason (n/a)."""
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """What each test that kept evidence kept (see :mod:`pytest_cdp_accept.run.evidence`)."""
 
@@ -113,6 +120,8 @@ class Results:
                 "samples": [asdict(s) for s in self.samples],
                 "verdicts": [asdict(v) for v in self.verdicts],
                 "counters": dict(self.counters),
+                "basis": self.basis,
+                "inapplicable": self.inapplicable,
                 "evidence": self.evidence,
             }
         )
@@ -123,6 +132,8 @@ class Results:
         self.verdicts += [VerdictRecord(**v) for v in data["verdicts"]]
         for name, value in data["counters"].items():
             self.counters[name] += value
+        self.basis.update(data.get("basis", {}))
+        self.inapplicable.update(data.get("inapplicable", {}))
         self.evidence += data.get("evidence", [])
 
     # -- output -------------------------------------------------------------------
@@ -269,6 +280,12 @@ class Results:
             if browser:
                 parts.append(f"whole browser {max(browser):.0f} MB")
             figures.append(", ".join(parts))
+        if self.counters.get("farm_sessions_cut"):
+            cut = int(self.counters["farm_sessions_cut"])
+            figures.append(
+                f"{cut} farm session{'s' if cut != 1 else ''} cut by the farm's session timeout "
+                "(its browsers are renewed before that age from then on)"
+            )
         return figures
 
 

@@ -849,7 +849,9 @@ class Verdict:
     still counts); ``note`` says why there were no samples, when that is known;
     ``failed`` counts the attempts that failed (``<metric>.failed``), which are
     not samples; ``applies`` is False for a threshold that does not apply to what
-    ran (shown with a dash, never a failure).
+    ran (shown with a dash, never a failure); ``basis`` says what the samples are
+    when they are not the metric's usual figure (a farm's browser on another host:
+    Chrome's private footprint instead of the footprint read from ``/proc``).
     """
 
     threshold: Threshold
@@ -860,6 +862,7 @@ class Verdict:
     note: str = ""
     failed: int = 0
     applies: bool = True
+    basis: str = ""
 
     def line(self) -> str:
         """One k6-style line, e.g. ``"✓ navigation p95 < 500 ms: 312.4 ms (n=20)"``."""
@@ -875,6 +878,8 @@ class Verdict:
         if self.weak:
             noun = "sample" if self.n == 1 else "samples"
             text += f" [weak: {t.stat} over {self.n} {noun}]"
+        if self.basis:
+            text += f" [judged on {self.basis}]"
         if self.note:
             text += f"; {self.note}"
         return text

@@ -109,15 +109,22 @@ class Judge:
         samples: Mapping[str, Sequence[float]] | None,
         unmeasured: Mapping[str, str] | None = None,
         detail: Sequence[str] = (),
+        basis: Mapping[str, str] | None = None,
+        inapplicable: Mapping[str, str] | None = None,
     ) -> str | None:
         """Judge a test's thresholds; the failure text when the test must fail.
 
         ``samples`` None: the test used no cdp fixture, so nothing was measured,
-        which must not pass.
+        which must not pass. ``basis`` and ``inapplicable`` (see
+        :func:`~..gate.markers.judge`) are kept for the session gates too.
         """
         if samples is None:
             unmeasured = {t.metric: NOTHING_MEASURED for t in thresholds}
-        verdicts = judge_test(thresholds, samples or {}, self.factor, unmeasured)
+        self.results.basis.update(basis or {})
+        self.results.inapplicable.update(inapplicable or {})
+        verdicts = judge_test(
+            thresholds, samples or {}, self.factor, unmeasured, basis, inapplicable
+        )
         self.results.add_verdicts("test", nodeid, verdicts)
         failed = [v for v in verdicts if not v.passed]
         if not failed or self.record_only:
@@ -141,7 +148,13 @@ class Judge:
         if not self.gates:
             return False
         verdicts: list[Verdict] = judge_session(
-            self.gates, self.results.by_metric(), self.produced, self.factor, self.deselected
+            self.gates,
+            self.results.by_metric(),
+            self.produced,
+            self.factor,
+            self.deselected,
+            self.results.basis,
+            self.results.inapplicable,
         )
         self.results.add_verdicts("session", "", verdicts)
         return any(not v.passed for v in verdicts)

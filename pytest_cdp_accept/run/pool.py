@@ -62,6 +62,8 @@ class PoolKeeper:
         stats = pool.pool.stats
         self.results.count("browsers_launched", stats.browsers_launched)
         self.results.count("pages_opened", stats.pages_opened)
+        if stats.farm_cuts:
+            self.results.count("farm_sessions_cut", len(stats.farm_cuts))
         pool.close()
         atexit.unregister(pool.pool.kill_now)
 

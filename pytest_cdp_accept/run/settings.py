@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..engine.farm_endpoint import FarmEndpoint, parse_header
 from ..engine.options import ISOLATION_MODES, PoolOptions, check_isolation
 from ..errors import UsageError
 
@@ -157,6 +158,29 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="URL",
         ini_help="browsers to connect to, one per line",
     ),
+    # -- browser farms
+    Setting(
+        "cdp_farm",
+        "a browser farm: every connection is a new browser (browserless and alike); "
+        "ws://, wss://, http(s)://host:port with any path and query (?token=...)",
+        flag="--cdp-farm",
+        metavar="URL",
+    ),
+    Setting(
+        "cdp_farm_headers",
+        "a header for the farm or endpoint, NAME=VALUE (e.g. Authorization=Bearer ...); repeatable",
+        "lines",
+        flag="--cdp-farm-header",
+        metavar="NAME=VALUE",
+        ini_help="headers for the farm or endpoint, NAME=VALUE, one per line",
+    ),
+    Setting(
+        "cdp_farm_switches",
+        "send our launch switches to a farm that takes them (browserless launch=): on "
+        "(default) or off",
+        flag="--cdp-farm-switches",
+        choices=("on", "off"),
+    ),
     _pool(
         "cdp_browser_args",
         "extra browser switch for launched browsers; repeatable",
@@ -195,6 +219,19 @@ SETTINGS: tuple[Setting, ...] = (
         "flag",
         flag="--cdp-no-app-check",
         ini_help="skip the app check before the first test (true/false)",
+    ),
+    Setting(
+        "cdp_site_host",
+        "where the built-in site listens (default 127.0.0.1; 0.0.0.0 for a farm elsewhere)",
+        flag="--cdp-site-host",
+        metavar="HOST",
+    ),
+    Setting(
+        "cdp_site_url",
+        "the address a farm's browsers reach the built-in site at, e.g. "
+        "http://host.docker.internal (with a port: the site listens on it)",
+        flag="--cdp-site-url",
+        metavar="URL",
     ),
     # -- judging
     Setting(
@@ -413,6 +450,15 @@ class Settings:
         values.setdefault("size", max(1, len(values.get("endpoints", ()))))
         values["isolation"] = check_isolation(values.get("isolation", "reset"), "cdp_isolation =")
         values["vitals"] = on_off(values.get("vitals", "on"), "cdp_vitals")
+        headers = tuple(parse_header(line) for line in self.lines("cdp_farm_headers"))
+        farm = self.text("cdp_farm")
+        if farm:
+            values["farm"] = FarmEndpoint.parse(farm, headers)
+        values["headers"] = headers
+        switches = (self.text("cdp_farm_switches") or "on").strip().lower()
+        if switches not in ("on", "off"):
+            raise UsageError(f"cdp_farm_switches = {switches!r}: expected on or off")
+        values["farm_switches"] = switches == "on"
         return PoolOptions(**values)
 
     def throttle(self) -> ThrottleProfile | None:
