@@ -178,13 +178,14 @@ class TestProbe:
         end_pids = self._renderer_pids() if memory & TEST_FIGURES else set()
         if memory & TEST_FIGURES:
             self._record_renderers(memory, end_pids)
+        settled = 0.0  # the idle reading counts as a sample of the peak
         if "browser_idle" in memory:
-            whole = self._settled(self._trees)
-            self.recorder.record("memory.browser_idle", whole.footprint_mb)
+            settled = self._settled(self._trees).footprint_mb
+            self.recorder.record("memory.browser_idle", settled)
         if "browser_peak" in memory:
             final = self._take_sample()
             highest = max(s.trees.footprint_mb for s in [*self._samples, final])
-            self.recorder.record("memory.browser_peak", highest)
+            self.recorder.record("memory.browser_peak", max(highest, settled))
 
     # -- sampling while the body runs ----------------------------------------------------
 
@@ -230,11 +231,7 @@ class TestProbe:
                 "not measurable: the renderer of the test's pages was not found "
                 f"({self._lookup_error})"
             )
-        if "peak" in memory:
-            if self._start_pids or end_pids:
-                self._record_peak(self._start_pids | end_pids)
-            else:
-                self.unmeasured["memory.peak"] = why
+        idle: MemoryInfo | None = None
         if "idle" in memory:
             if end_pids:
                 idle = self._settled(lambda: memory_of_pids(end_pids))
@@ -242,10 +239,19 @@ class TestProbe:
                 self.recorder.record("memory.idle_rss", idle.rss_mb)  # secondary figure
             else:
                 self.unmeasured["memory.idle"] = why
+        if "peak" in memory:
+            if self._start_pids or end_pids:
+                self._record_peak(self._start_pids | end_pids, floor=idle)
+            else:
+                self.unmeasured["memory.peak"] = why
 
-    def _record_peak(self, pids: set[int]) -> None:
+    def _record_peak(self, pids: set[int], *, floor: MemoryInfo | None) -> None:
+        """The highest footprint of the samples; the idle reading, taken once the body's
+        work died down, counts as a sample too (a page still growing at the body's end
+        holds more after it than in any sample taken while it ran)."""
         samples = [*self._samples, self._take_sample()]
-        footprint = rss = 0.0
+        footprint = floor.footprint_mb if floor else 0.0
+        rss = floor.rss_mb if floor else 0.0
         for sample in samples:
             mine = [sample.renderers[pid] for pid in pids if pid in sample.renderers]
             footprint = max(footprint, sum(m.footprint_mb for m in mine))
