@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -78,12 +79,31 @@ class LoopThread:
         return await asyncio.wrap_future(self.submit(coro))
 
     def close(self) -> None:
+        """Cancel what still runs on the loop (as ``asyncio.run`` does at its end), so no
+        task or subprocess transport outlives the loop half-done, then stop it."""
         if self.loop.is_closed():
             return
+        if self._thread.is_alive():
+            settled = asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop)
+            with contextlib.suppress(Exception):
+                settled.result(timeout=CLOSE_GRACE + 1)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+CLOSE_GRACE = 2.0
+"""Seconds the tasks left on a closing loop get to finish their cancellation."""
+
+
+async def _cancel_the_rest() -> None:
+    rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=CLOSE_GRACE)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 async def _called(fn: Callable[..., T], *args: Any) -> T:
