@@ -142,6 +142,31 @@ class CDPSession:
         self.ended = None
 
 
+async def devtools_socket(
+    url: str,
+    *,
+    timeout: float,
+    headers: Sequence[tuple[str, str]] = (),
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+) -> ClientConnection:
+    """The websocket handshake with a DevTools endpoint, on the settings every CDP
+    connection uses: large messages, no queue bound, no compression, no pings (a busy
+    browser answers pings late), no proxy, no User-Agent header."""
+    return await connect(
+        url,
+        additional_headers=list(headers) or None,
+        max_size=MAX_MESSAGE_SIZE,
+        max_queue=None,
+        compression=None,
+        ping_interval=None,
+        open_timeout=timeout,
+        close_timeout=2,
+        proxy=None,
+        user_agent_header=None,
+        logger=logger,
+    )
+
+
 class Connection:
     """A websocket to one browser's DevTools endpoint, with its sessions."""
 
@@ -193,17 +218,7 @@ class Connection:
     ) -> Connection:
         """Connect to a DevTools websocket URL."""
         try:
-            ws = await connect(
-                url,
-                max_size=MAX_MESSAGE_SIZE,
-                max_queue=None,
-                compression=None,
-                ping_interval=None,
-                open_timeout=timeout,
-                close_timeout=2,
-                proxy=None,
-                user_agent_header=None,
-            )
+            ws = await devtools_socket(url, timeout=timeout)
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
             raise LaunchError(f"could not connect to DevTools at {url}: {exc}") from exc
         return cls(ws, url, command_timeout=command_timeout)

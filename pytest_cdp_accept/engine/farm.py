@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from ..errors import CDPAcceptError, LaunchError
-from .connection import MAX_MESSAGE_SIZE, CDPSession, Connection
+from .connection import CDPSession, Connection, devtools_socket
 from .farm_endpoint import (
     WS_LOGGER,
     FarmEndpoint,
@@ -251,18 +251,8 @@ class FarmSocket:
 
 
 async def _handshake(endpoint: FarmEndpoint, timeout: float) -> ClientConnection:
-    return await connect(
-        endpoint.ws_url,
-        additional_headers=list(endpoint.headers) or None,
-        max_size=MAX_MESSAGE_SIZE,
-        max_queue=None,
-        compression=None,
-        ping_interval=None,
-        open_timeout=timeout,
-        close_timeout=2,
-        proxy=None,
-        user_agent_header=None,
-        logger=WS_LOGGER,
+    return await devtools_socket(
+        endpoint.ws_url, timeout=timeout, headers=endpoint.headers, logger=WS_LOGGER
     )
 
 
