@@ -140,6 +140,8 @@ class PageActions:
 
         async def _stop_loading(self) -> None: ...
 
+        def _input_sent(self) -> None: ...
+
         async def _wait_network_idle(self, deadline: float) -> float: ...
 
     @property
@@ -326,6 +328,7 @@ class PageActions:
     async def _dispatch(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Send input events back to back and await them together: awaited one by one,
         a ``mouseMoved`` waits for the next frame (~17 ms) before the press may go."""
+        self._input_sent()
         await self.session.send_batch(events)
 
     async def _pointer(
@@ -730,7 +733,7 @@ class PageActions:
             arrived.set()
 
         expected = ExpectedNavigation()
-        await self._page.before_navigating(hand_over=False)  # the one it may leave
+        await self._page.before_navigating()  # the one it may leave
         watch = _NavigationWatch(self._page)
         offs = self._watch_commits(on_commit)
         start = time.perf_counter()

@@ -448,15 +448,17 @@ class Page(PageActions):
         if wait_until not in WAIT_UNTIL:
             raise UsageError(f"wait_until={wait_until!r}: expected one of {', '.join(WAIT_UNTIL)}")
         timeout = self.browser.navigation_timeout if timeout is None else timeout
-        await self.before_navigating()
+        if self._vitals is not None:
+            await self._vitals.settle()  # after input: before the clock starts
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         watch = _NavigationWatch(self)
         start = time.perf_counter()
         try:
-            nav, http_failed = await self._navigate(
-                url, wait_until, timeout, deadline, watch, start
-            )
+            navigation = self._navigate(url, wait_until, timeout, deadline, watch, start)
+            if self._vitals is not None:  # the figures of the document it leaves
+                navigation = self._vitals.navigate_away(navigation)
+            nav, http_failed = await navigation
         except CDPAcceptError:
             if record:  # a failed attempt is not a sample of the navigation's time
                 self.recorder.record(f"{self.navigation_metric}.failed", _ms_since(start))
@@ -570,12 +572,16 @@ class Page(PageActions):
         current = await self._vitals.read()
         return current if current is not None else Vitals(self.url, measured=False)
 
-    async def before_navigating(self, *, hand_over: bool = True) -> None:
-        """Read the figures of the document the page is about to leave (the page API
-        calls this before it navigates; ``hand_over=False`` when the navigation may not
-        come, as in an ``expect_navigation`` block)."""
+    async def before_navigating(self) -> None:
+        """Read the figures of the document the page may leave (``expect_navigation``
+        calls this before its block: the navigation may not come, so the document's
+        pagehide still hands its values over if it does)."""
         if self._vitals is not None:
-            await self._vitals.before_navigate(hand_over=hand_over)
+            await self._vitals.before_navigate()
+
+    def _input_sent(self) -> None:
+        if self._vitals is not None:
+            self._vitals.note_input()
 
     def check_navigation(self, nav: Navigation, loader: str, check_status: bool) -> None:
         """Record a navigation an action caused; an HTTP error status raises (with

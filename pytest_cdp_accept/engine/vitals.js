@@ -204,8 +204,14 @@
   // What Python reads: the values now, or, with `settle`, once the Event Timing entry of
   // the last input is out; an input with none 60 ms after its handlers ran was shorter
   // than 16 ms (no entry comes).
-  const read = (settle) => {
-    const snap = () => Object.assign(values(), { final: false });
+  // With `handOver` (Python reads as the page API navigates away), the document sends
+  // nothing on pagehide once the values are taken; until then (a settle still waiting)
+  // its pagehide message stays the fallback.
+  const read = (settle, handOver) => {
+    const snap = () => {
+      if (handOver) state.handedOver = true;
+      return Object.assign(values(), { final: false });
+    };
     if (!settle || state.lastInput <= state.lastEntry) return snap();
     return new Promise((resolve) => {
       const check = () => {
@@ -223,8 +229,7 @@
 
   globalThis[CONFIG.global] = {
     read: (settle, handOver) => {
-      if (handOver) state.handedOver = true;
-      const result = read(settle);
+      const result = read(settle, handOver);
       return result instanceof Promise ? result.then(JSON.stringify) : JSON.stringify(result);
     },
     algorithms: { addShift, addInteraction, inpOf, tbtOf },

@@ -12,13 +12,16 @@ How a page is measured:
   globals: it can neither see the observer nor break it.
 * **Back to Python, off the navigation's path.** Nothing is sent while a page loads.
   The values are read with one ``Runtime.evaluate`` in the document's world when they
-  are needed: when the page is released, when the test calls ``vitals()``, and before
-  the page API navigates a page away from a measured document (:meth:`before_navigate`:
-  once a navigation has started, DevTools holds commands for the frame until the next
-  document commits, so the old one could no longer answer). A document that goes away
-  by itself (a link, a script) hands its final values over on ``pagehide``, through a
-  binding (``Runtime.addBinding``, hence ``Runtime.enable``, which also gives each
-  document's world its context id without a round trip).
+  are needed: when the page is released, when the test calls ``vitals()``, and as the
+  page API navigates a page away from a measured document (:meth:`navigate_away`): the
+  read is written just before ``Page.navigate`` and its reply awaited with the
+  navigation's, so it adds no round trip (written after, DevTools would hold it until
+  the next document commits, and the old one could no longer answer). After input to
+  the document, a read first waits for the input's Event Timing entry (:meth:`settle`),
+  so the interaction is in the figures. A document that goes away by itself (a link, a
+  script) hands its final values over on ``pagehide``, through a binding
+  (``Runtime.addBinding``, hence ``Runtime.enable``, which also gives each document's
+  world its context id without a round trip).
 * **Page weight** comes from the Network events the page has on anyway
   (``requestWillBeSent``, ``loadingFinished``): :class:`WeightMeter` counts each
   main-frame document's requests and their encoded (over the wire) bytes by type.
@@ -34,19 +37,21 @@ are not measured. A document that went away to another renderer process by itsel
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import CDPAcceptError
 from .connection import CDPSession
 
 log = logging.getLogger("pytest_cdp_accept")
+T = TypeVar("T")
 
 WORLD = "__cdp_accept_vitals"
 """The isolated world's name (shared by every document of a page)."""
@@ -277,6 +282,8 @@ class _Document:
     done: bool = False
     skip: bool = False
     """Its navigation failed: not measured."""
+    input: bool = False
+    """Input was dispatched to it since its values were last read with settle."""
 
 
 class VitalsCollector:
@@ -396,12 +403,49 @@ class VitalsCollector:
             document.url, document.values, self.meter.weight(document.loader), self.throttle
         )
 
-    async def before_navigate(self, *, hand_over: bool = True) -> None:
-        """Read the current document's values before the page API navigates away.
+    def note_input(self) -> None:
+        """The page API dispatched input to the current document."""
+        if self.current is not None:
+            self.current.input = True
 
-        ``hand_over``: the document is told its values were read, so its pagehide
-        sends nothing (the navigation is certain: ``goto``).
+    async def before_navigate(self) -> None:
+        """Read the current document's values before something may navigate it away
+        (an ``expect_navigation`` block). The navigation may not come, so the values are
+        not handed over: the document's pagehide still sends its last ones."""
+        document = self._leaving()
+        if document is not None:
+            await self._pull(document, settle=True)
+
+    async def settle(self) -> None:
+        """After input to the current document: wait until the input's Event Timing
+        entry is in its figures (the page API calls this before it navigates away)."""
+        document = self._leaving()
+        if document is not None and document.input:
+            await self._pull(document, settle=True)
+
+    async def navigate_away(self, navigation: Coroutine[Any, Any, T]) -> T:
+        """Run ``navigation`` (the page API's ``Page.navigate`` and its wait) with the
+        current document's values read on the way out, and handed over.
+
+        The read is a task started before the navigation's task: its command is on the
+        wire before ``Page.navigate``, the old document answers it at once, and its
+        reply is awaited once the navigation is done.
         """
+        document = self._leaving()
+        if document is None:
+            return await navigation
+        read = asyncio.ensure_future(self._pull(document, settle=True, hand_over=True))
+        navigating = asyncio.ensure_future(navigation)  # runs after ``read`` has written
+        try:
+            return await navigating
+        except asyncio.CancelledError:
+            read.cancel()
+            raise
+        finally:
+            await asyncio.wait([read])
+
+    def _leaving(self) -> _Document | None:
+        """The current document, if it is measured and not final yet."""
         document = self.current
         if (
             document is not None
@@ -409,7 +453,8 @@ class VitalsCollector:
             and not document.skip
             and document.url.startswith(_MEASURED_SCHEMES)
         ):
-            await self._pull(document, settle=True, hand_over=hand_over)
+            return document
+        return None
 
     def skip(self, loader: str) -> None:
         """The navigation of ``loader`` failed: its document (committed or to come) is
@@ -431,6 +476,8 @@ class VitalsCollector:
     async def _pull(self, document: _Document, settle: bool, hand_over: bool = False) -> None:
         if document.context_id is None:
             return
+        if settle:
+            document.input = False
         args = f"{'true' if settle else 'false'}, {'true' if hand_over else 'false'}"
         with contextlib.suppress(CDPAcceptError, ValueError):
             reply = await self.session.send(
