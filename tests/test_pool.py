@@ -167,12 +167,32 @@ def test_reset_mode_reuses_a_wiped_page(fresh_pool: object, site: LocalSite) -> 
         page.goto(site.url("/"))
         targets.add(page.target_id)
         pool.release_page(page)
-    assert len(targets) <= 2  # two pages take turns: one in use while the other is wiped
+    assert len(targets) == 1  # a lease alone gets the page wiped after the one before
+
+
+@pytest.mark.parametrize("isolation", ["reset", "context"])
+def test_a_lease_alone_starts_once_the_pools_chores_are_done(
+    fresh_pool: object, site: LocalSite, isolation: str
+) -> None:
+    """The wipe or disposal of the test before, and the next context, never run beside
+    a test's first navigation: they would slow it by an amount set by that test."""
+    pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
+    core = pool.pool
+
+    async def scenario() -> None:
+        for _ in range(3):
+            lease = await core.acquire_page()
+            assert not lease.owner.chores, "pool chores still running as the lease starts"
+            await lease.page.goto(site.url("/"))
+            await core.release_page(lease)
+            assert lease.owner.chores, "the wipe or disposal runs after the release"
+
+    pool.runner.run(scenario())
 
 
 def test_reset_pages_are_visible_focused_and_paint(fresh_pool: object, site: LocalSite) -> None:
     pool = fresh_pool()  # type: ignore[operator]
-    # the first page, the one prepared ahead, then both again and again after their wipes
+    # the first page, then the same page again and again after its wipes
     # (how fast they paint: tests/test_frame_rate.py)
     for _ in range(6):
         page = pool.acquire_page()
@@ -249,7 +269,7 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
     fresh_pool: object, site: LocalSite, isolation: str
 ) -> None:
     """Four leases back to back, each finding nothing and leaving everything behind:
-    in reset mode pages take turns, so wiped pages are handed out again too."""
+    in reset mode one page serves them all, wiped between leases."""
     pool = fresh_pool(isolation=isolation)  # type: ignore[operator]
     hits = site.hits("/cached.js")
     seen = set()
@@ -273,7 +293,7 @@ def test_nothing_a_test_leaves_is_visible_to_the_next(
         assert site.hits("/cached.js") == hits, "precondition: the HTTP cache serves cached.js"
         pool.release_page(page)
     if isolation == "reset":
-        assert len(seen) == 2, "reset mode: two pages take turns"
+        assert len(seen) == 1, "reset mode: the wiped page is handed out again"
 
 
 JOURNEY_TRACES = """new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() =>
@@ -504,7 +524,7 @@ def test_a_parked_page_that_crashed_is_disposed_with_its_context(
         await lease.page.goto(site.url("/"))
         pooled = lease.owner
         await core.release_page(lease)
-        await until(lambda: len(pooled.idle_pages) == 2)  # the wiped one and the prepared one
+        await until(lambda: len(pooled.idle_pages) == 1)  # the wiped one
         crashed = {page.context_id for page in pooled.idle_pages}
         for page in pooled.idle_pages:
             await page.crash()  # renderers die while parked (the OOM killer, ...)
