@@ -1235,6 +1235,9 @@ async def item_pytest(bench: Bench) -> Item:
     item = Item("pytest", "5. pytest run, 50 tests x one goto each (subprocess wall)", "s")
     item.add("reset", "ours cdp_page (reset)", distribution=False)
     item.add("context", "ours cdp_page --cdp-isolation=context", distribution=False)
+    item.add(
+        "bare", "  ours reset, --cdp-vitals=off --cdp-evidence=off", distribution=False, info=True
+    )
     have_pw = bench.have_pw
     if have_pw:
         item.add("pw", "pytest-playwright page", distribution=False)
@@ -1245,13 +1248,20 @@ async def item_pytest(bench: Bench) -> Item:
         item.ratios.append(
             Ratio("ours context / playwright own switches", "context", "pw_own", None)
         )
+        item.ratios.append(
+            Ratio("ours reset, vitals and evidence off / playwright", "bare", "pw", None)
+        )
     await run_pytest_contenders(
         bench,
         item,
         OURS_TEST,
         PW_TEST,
         "50 passed",
-        ours={"reset": [], "context": ["--cdp-isolation=context"]},
+        ours={
+            "reset": [],
+            "context": ["--cdp-isolation=context"],
+            "bare": ["--cdp-vitals=off", "--cdp-evidence=off"],
+        },
     )
     return item
 
