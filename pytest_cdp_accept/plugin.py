@@ -577,6 +577,9 @@ def cdp_page(
         )
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
+    page.core.paint_due = _manager(request.config).judge.gates_paint(
+        request.node.stash.get(GATE_KEY, None)
+    )
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     evidence = _manager(request.config).evidence
     try:
@@ -601,6 +604,9 @@ def cdp_async_page(
         )
     _probe(request).use(page.runner, page.core.browser, page.core)
     _label_test(request, isolation or cdp_pool.options.isolation)
+    page.core.paint_due = _manager(request.config).judge.gates_paint(
+        request.node.stash.get(GATE_KEY, None)
+    )
     evidence = _manager(request.config).evidence
     try:
         evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))

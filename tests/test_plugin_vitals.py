@@ -146,3 +146,36 @@ def test_vitals_off_and_the_web_vitals_preset(pytester: pytest.Pytester, isolate
     result = run_pytest(pytester, "--cdp-throttle=3g")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--cdp-throttle / ini cdp_throttle:*3g*"])
+
+
+QUICK = """
+import pytest
+
+@pytest.mark.cdp_vitals(fcp="<60000ms", lcp="<60000ms")
+@pytest.mark.parametrize("i", range(5))
+def test_gated(cdp_page, cdp_site, i):
+    cdp_page.goto(cdp_site.url(f"/slow?ms=0&i={i}"))
+
+@pytest.mark.parametrize("i", range(5))
+def test_ungated(cdp_page, cdp_site, i):
+    cdp_page.goto(cdp_site.url(f"/slow?ms=0&j={i}"))
+    cdp_page.goto(cdp_site.url(f"/slow?ms=0&k={i}"))
+"""
+
+
+def test_a_page_left_at_its_load_event_is_not_counted_as_never_painted(
+    pytester: pytest.Pytester, isolated: Path
+) -> None:
+    """A small page paints a frame or two after its load event. A test gated on fcp or
+    lcp that ends right there still gets the paint (the read at release waits for it);
+    a page left sooner without a gate has no paint figures, not a failed paint."""
+    pytester.makepyfile(QUICK)
+    result = run_pytest(pytester, "-p", "no:randomly", "--cdp-json=out.json")
+    result.assert_outcomes(passed=10)
+    samples = json.loads((pytester.path / "out.json").read_text())["samples"]
+    gated = [s for s in samples if s["test"].split("::")[1].startswith("test_gated")]
+    assert sorted(s["metric"] for s in gated if s["metric"] in ("fcp", "lcp")) == 5 * [
+        "fcp"
+    ] + 5 * ["lcp"]
+    failed = [(s["test"], s["metric"]) for s in samples if s["metric"].endswith(".failed")]
+    assert failed == []

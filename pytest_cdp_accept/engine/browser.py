@@ -42,7 +42,7 @@ from .farm_endpoint import FarmEndpoint
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 from .throttle import ThrottleProfile, apply_throttle, clear_throttle
-from .vitals import Vitals, VitalsCollector
+from .vitals import PAINT_GRACE_MS, Vitals, VitalsCollector
 
 if TYPE_CHECKING:
     from .evidence import BrowserTracer
@@ -183,6 +183,9 @@ class Page(PageActions):
         self._committed_loader = ""
         self.throttle: ThrottleProfile | None = None
         """The throttling profile the page runs under (None: full speed)."""
+        self.paint_due = False
+        """Whether the figures read at release wait for a first paint still due (up to
+        ``PAINT_GRACE_MS``): the plugin sets it for a test gated on fcp or lcp."""
         self._vitals = (
             VitalsCollector(session, self.target_id, on_final=self._record_vitals)
             if browser.vitals
@@ -600,7 +603,7 @@ class Page(PageActions):
     async def finish_vitals(self) -> None:
         """Record the current document's figures now (the page goes back to the pool)."""
         if self._vitals is not None and not self.crashed and not self.closed:
-            await self._vitals.finish()
+            await self._vitals.finish(paint=self.paint_due)
 
     def _record_vitals(self, vitals: Vitals) -> None:
         if not vitals.measured:
@@ -612,7 +615,9 @@ class Page(PageActions):
             tags["throttle"] = vitals.throttle
         for name, value in vitals.metrics().items():
             self.recorder.record(prefix + name, value, tags)
-        if not vitals.painted:  # a failed attempt: the time it stayed blank
+        if not vitals.painted and vitals.observed_ms - (vitals.load or 0.0) >= PAINT_GRACE_MS:
+            # Shown long enough and still blank: a failed attempt, the time it stayed blank.
+            # (Left sooner, it has no paint figures at all.)
             for name in PAINT_METRICS:
                 self.recorder.record(failed_metric(prefix + name), vitals.observed_ms, tags)
 

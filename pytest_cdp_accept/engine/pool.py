@@ -664,6 +664,7 @@ class BrowserPool:
         pooled, page = lease.owner, lease.page
         self._held -= 1
         await page.finish_vitals()
+        page.paint_due = False
         page.recorder = NULL_RECORDER
         page.navigation_metric = "navigation"
         page.action_metric = "action"

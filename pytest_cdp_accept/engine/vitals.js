@@ -201,26 +201,57 @@
     );
   }
 
-  // What Python reads: the values now, or, with `settle`, once the Event Timing entry of
-  // the last input is out; an input with none 60 ms after its handlers ran was shorter
-  // than 16 ms (no entry comes).
-  // With `handOver` (Python reads as the page API navigates away), the document sends
-  // nothing on pagehide once the values are taken; until then (a settle still waiting)
-  // its pagehide message stays the fallback.
-  const read = (settle, handOver) => {
+  // What Python reads: the values now, or once what is due has come:
+  // `input`: the Event Timing entry of the last input (an input with none 60 ms after its
+  //   handlers ran was shorter than 16 ms: no entry comes);
+  // `paint`: on a visible page that has not painted yet, its first contentful paint,
+  //   for at most MAX_PAINT_MS, checked every frame (the entry comes a frame or two
+  //   after the load event of a small page; a page that paints nothing stays without
+  //   it).
+  // `handOver` (Python reads as the page API navigates away): once the values are
+  // taken with an FCP, the document sends nothing on pagehide; until then (a wait still
+  // running, no paint yet) its pagehide message stays the last word.
+  const MAX_PAINT_MS = CONFIG.paintMs;
+  const read = (options) => {
+    const started = performance.now();
+    const inputDue = () => {
+      const done = state.lastInputDone;
+      return (
+        options.input &&
+        state.lastInput > state.lastEntry &&
+        !(done >= 0 && performance.now() - done > 60)
+      );
+    };
+    const paintDue = () =>
+      options.paint &&
+      state.fcp === null &&
+      document.visibilityState === 'visible' &&
+      performance.now() - started < MAX_PAINT_MS;
     const snap = () => {
-      if (handOver) state.handedOver = true;
+      if (options.handOver && (state.fcp !== null || document.visibilityState !== 'visible')) {
+        state.handedOver = true;
+      }
       return Object.assign(values(), { final: false });
     };
-    if (!settle || state.lastInput <= state.lastEntry) return snap();
+    if (observer) take(observer.takeRecords());
+    if (!inputDue() && !paintDue()) return snap();
     return new Promise((resolve) => {
       const check = () => {
         if (observer) take(observer.takeRecords());
-        const done = state.lastInputDone;
-        if (state.lastInput <= state.lastEntry || (done >= 0 && performance.now() - done > 60)) {
-          resolve(snap());
-        } else {
+        if (inputDue()) {
           setTimeout(check, 10);
+        } else if (paintDue()) {
+          // The next frame, or 50 ms if frames do not come.
+          let called = false;
+          const next = () => {
+            if (called) return;
+            called = true;
+            setTimeout(check, 0);
+          };
+          requestAnimationFrame(next);
+          setTimeout(next, 50);
+        } else {
+          resolve(snap());
         }
       };
       check();
@@ -228,8 +259,8 @@
   };
 
   globalThis[CONFIG.global] = {
-    read: (settle, handOver) => {
-      const result = read(settle, handOver);
+    read: (options) => {
+      const result = read(options);
       return result instanceof Promise ? result.then(JSON.stringify) : JSON.stringify(result);
     },
     algorithms: { addShift, addInteraction, inpOf, tbtOf },

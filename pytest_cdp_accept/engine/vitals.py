@@ -65,6 +65,10 @@ METRICS = ("ttfb", "fcp", "lcp", "cls", "inp", "tbt", "dom_content_loaded", "loa
 """Every metric a navigation records, in report order."""
 
 KIB = 1024.0
+PAINT_GRACE_MS = 200.0
+"""How long a page gets to paint: a read that waits for a first paint waits this long at
+most, and a navigation without one counts as never painted (``fcp.failed``) only when it
+was shown this long after its load event."""
 _TYPE_BUCKETS = {"Script": "js", "Stylesheet": "css", "Image": "image", "Font": "font"}
 _MEASURED_SCHEMES = ("http:", "https:", "file:", "data:")
 _WIRE_SCHEMES = ("http:", "https:")
@@ -73,7 +77,7 @@ _WIRE_SCHEMES = ("http:", "https:")
 def observer_source(*, push: bool = True) -> str:
     """The observer script, configured: it pushes through ``BINDING`` when ``push``."""
     source = resources.files(__package__).joinpath("vitals.js").read_text(encoding="utf-8")
-    config = {"binding": BINDING if push else None, "global": GLOBAL}
+    config = {"binding": BINDING if push else None, "global": GLOBAL, "paintMs": PAINT_GRACE_MS}
     return f"const CONFIG = {json.dumps(config)};\n{source}"
 
 
@@ -398,7 +402,7 @@ class VitalsCollector:
         document = self.current
         if document is None or not document.url.startswith(_MEASURED_SCHEMES):
             return None
-        await self._pull(document, settle)
+        await self._pull(document, for_input=settle, paint=settle)
         return Vitals.from_values(
             document.url, document.values, self.meter.weight(document.loader), self.throttle
         )
@@ -414,14 +418,14 @@ class VitalsCollector:
         not handed over: the document's pagehide still sends its last ones."""
         document = self._leaving()
         if document is not None:
-            await self._pull(document, settle=True)
+            await self._pull(document, for_input=True, paint=True)
 
     async def settle(self) -> None:
         """After input to the current document: wait until the input's Event Timing
         entry is in its figures (the page API calls this before it navigates away)."""
         document = self._leaving()
         if document is not None and document.input:
-            await self._pull(document, settle=True)
+            await self._pull(document, for_input=True)
 
     async def navigate_away(self, navigation: Coroutine[Any, Any, T]) -> T:
         """Run ``navigation`` (the page API's ``Page.navigate`` and its wait) with the
@@ -434,7 +438,7 @@ class VitalsCollector:
         document = self._leaving()
         if document is None:
             return await navigation
-        read = asyncio.ensure_future(self._pull(document, settle=True, hand_over=True))
+        read = asyncio.ensure_future(self._pull(document, for_input=True, hand_over=True))
         navigating = asyncio.ensure_future(navigation)  # runs after ``read`` has written
         try:
             return await navigating
@@ -464,21 +468,28 @@ class VitalsCollector:
         else:
             self._failed = {*list(self._failed)[-7:], loader}
 
-    async def finish(self) -> None:
-        """Read the current document's values and hand them over as final (release)."""
+    async def finish(self, *, paint: bool = False) -> None:
+        """Read the current document's values and hand them over as final (release);
+        ``paint``: wait up to ``PAINT_GRACE_MS`` for a first paint still due."""
         document = self.current
         if document is None or document.done:
             return
         if document.url.startswith(_MEASURED_SCHEMES) and not document.skip:
-            await self._pull(document, settle=True)
+            await self._pull(document, for_input=True, paint=paint)
         self._finalise(document)
 
-    async def _pull(self, document: _Document, settle: bool, hand_over: bool = False) -> None:
+    async def _pull(
+        self, document: _Document, *, for_input: bool, paint: bool = False, hand_over: bool = False
+    ) -> None:
+        """Read ``document``'s values; waiting for the last input's Event Timing entry
+        (``for_input``), for the first paint of a visible page (``paint``, up to
+        ``PAINT_GRACE_MS``);
+        ``hand_over``: its pagehide then sends nothing, once it has painted."""
         if document.context_id is None:
             return
-        if settle:
+        if for_input:
             document.input = False
-        args = f"{'true' if settle else 'false'}, {'true' if hand_over else 'false'}"
+        args = json.dumps({"input": for_input, "paint": paint, "handOver": hand_over})
         with contextlib.suppress(CDPAcceptError, ValueError):
             reply = await self.session.send(
                 "Runtime.evaluate",

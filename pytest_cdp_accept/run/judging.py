@@ -24,6 +24,7 @@ from ..gate.markers import (
 )
 from ..gate.report import Results
 from ..gate.thresholds import Threshold, ThresholdSyntaxError, Verdict
+from ..metrics import PAINT_METRICS
 
 Marker = tuple[str, Sequence[Any], Mapping[str, Any]]
 
@@ -85,6 +86,12 @@ class Judge:
         if not problems:
             return spec, None
         return spec, f"{nodeid}: " + "\n    ".join(problems)
+
+    def gates_paint(self, spec: GateSpec | None) -> bool:
+        """Whether a threshold of the test or of the session reads fcp or lcp (of any
+        loop: ``stress.fcp``): its pages then wait for a first paint still due."""
+        thresholds = [*(spec.thresholds if spec is not None else ()), *self.gates]
+        return any(t.metric.rsplit(".", 1)[-1] in PAINT_METRICS for t in thresholds)
 
     def selected(self, spec: GateSpec | None, *, uses_pages: bool, records: bool) -> None:
         """One selected test: what it can produce scopes the session gates."""
