@@ -80,6 +80,47 @@ def test_without_rules_every_shared_metric_is_reported_and_nothing_fails() -> No
     assert any(r.metric == "navigation" and r.stat == "p95" for r in comparison.rows)
 
 
+FLOOR = "noise floor: 95 % interval beyond 10 % of the baseline median"
+
+
+def run_level_shift(percent: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A baseline and a report whose navigations all moved by ``percent`` % of 100 ms:
+    a run-level difference, significant to a per-sample test."""
+    old = [100 + 6 * (k / 59 - 0.5) for k in range(60)]
+    return with_samples(make_report({"navigation": old})), make_report(
+        {"navigation": [v + percent for v in old]}
+    )
+
+
+def test_without_a_rule_a_shift_within_the_noise_floor_is_no_change() -> None:
+    base, current = run_level_shift(8)
+    (row,) = compare(current, base).shifts
+    assert row.result.p is not None
+    assert row.result.p < 1e-10
+    assert row.result.verdict == "no change"
+    assert row.line().endswith(f"p = {row.result.p:.1e}: no change, {FLOOR}")
+    data = row.to_json()
+    assert (data["rule"], data["limit"], data["noise_floor_percent"]) == (None, FLOOR, 10.0)
+    assert "within the run-to-run noise floor" in data["reason"]
+    # A rule tighter than the floor catches it, judged on the estimate.
+    ruled = compare(current, base, [parse_fail_rule("navigation.p50:5%")])
+    (row,) = ruled.shifts
+    assert row.result.verdict == "regressed"
+    assert ruled.failed
+    assert row.line().endswith("regressed, limit 5% of the baseline med ✗")
+    data = row.to_json()
+    assert (data["limit"], data["noise_floor_percent"]) == ("5% of the baseline med", None)
+
+
+def test_without_a_rule_a_shift_beyond_the_noise_floor_is_regressed() -> None:
+    base, current = run_level_shift(50)
+    comparison = compare(current, base)
+    (row,) = comparison.shifts
+    assert row.result.verdict == "regressed"
+    assert row.line().endswith(f"regressed, {FLOOR}")
+    assert not comparison.failed  # informational without a rule
+
+
 def test_alpha_decides_what_is_significant() -> None:
     base = with_samples(make_report({"navigation": [100.0, 101.0, 102.0, 103.0]}))
     current = make_report({"navigation": [130.0, 131.0, 132.0, 133.0, 134.0]})
@@ -180,6 +221,15 @@ def test_cdp_accept_compare_on_a_baseline_and_a_report(
 
     assert cli.main([*args, "--fail", "navigation.p50:20ms"]) == 1
     assert "regression(s) beyond the --cdp-compare-fail limits" in capsys.readouterr().out
+    # A run-level shift of 8 %: within the noise floor without a rule, beyond a 5 % rule.
+    base, current = run_level_shift(8)
+    (tmp_path / "a.json").write_text(json.dumps(base))
+    (tmp_path / "b.json").write_text(json.dumps(current))
+    pair = ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    assert cli.main(pair) == 0
+    assert f": no change, {FLOOR}" in capsys.readouterr().out
+    assert cli.main([*pair, "--fail", "navigation.p50:5%"]) == 1
+    assert "regressed, limit 5% of the baseline med ✗" in capsys.readouterr().out
     # Swapped, the same shift is an improvement, and the rule passes.
     assert cli.main(["compare", str(report), "main", "--baseline-dir", str(store.root),
                      "--fail", "navigation.p50:20ms"]) == 0  # fmt: skip
@@ -245,6 +295,22 @@ def test_the_html_report_draws_both_distributions_with_the_verdict() -> None:
     assert ">this run<" in chart
     assert f"baseline median {format_value(shift['baseline_median'], 'ms')}<" in chart
     assert f"this run median {format_value(shift['current_median'], 'ms')}<" in chart
+
+
+def test_the_html_report_shows_the_noise_floor_of_a_row_without_a_rule() -> None:
+    from pytest_cdp_accept.gate.html_report import render_html
+
+    base, report = run_level_shift(8)
+    comparison = compare(report, base)
+    report["baseline_comparison"] = {
+        "baseline": comparison.header(),
+        "alpha": 0.01,
+        "shifts": comparison.shifts_json(),
+    }
+    section = render_html(report).split('<section id="baseline">')[1].split("</section>")[0]
+    (row,) = [r for r in section.split("<tr") if 'class="metric">navigation<' in r]
+    assert "<td>no change</td>" in row
+    assert f">{FLOOR}<" in row
 
 
 def test_the_benchmark_export_carries_the_comparison() -> None:

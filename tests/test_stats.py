@@ -470,3 +470,121 @@ def test_bad_arguments_are_refused() -> None:
         compare_samples([1.0], [2.0], alpha=1.5)
     with pytest.raises(ValueError, match="limit"):
         compare_samples([1.0], [2.0], limit=-1)
+
+
+# --------------------------------------------------------------------------- the noise floor
+# Without a rule a shift counts only when its whole 95 % interval lies beyond 10 % of the
+# baseline median. The planted sets are evenly spaced values around a centre, and the
+# current run is the same set moved: the shift is exact and its interval symmetric.
+
+
+def evenly(n: int, centre: float, width: float) -> list[float]:
+    """``n`` values evenly spaced over ``centre ± width / 2``."""
+    return [centre + width * (k / (n - 1) - 0.5) for k in range(n)]
+
+
+def moved(values: Sequence[float], by: float) -> list[float]:
+    return [v + by for v in values]
+
+
+def test_a_significant_run_level_shift_of_8_percent_is_within_the_noise_floor() -> None:
+    baseline = evenly(60, 100, 6)
+    current = moved(baseline, 8)
+    result = compare_samples(baseline, current)
+    assert result.shift is not None
+    assert result.shift.estimate == pytest.approx(8)
+    assert 7 < result.shift.low < result.shift.high < 9  # +7.3 % to +8.7 %: inside 10 %
+    assert result.p is not None
+    assert result.p < 1e-10  # significant: only the floor makes it no change
+    assert result.verdict == "no change"
+    assert result.noise_floor
+    assert "within the run-to-run noise floor" in result.reason
+    assert "+7.3 % to +8.7 % of the baseline median" in result.reason
+    assert "10 %" in result.reason
+    # A rule sets its own limit, judged on the estimate as before.
+    ruled = compare_samples(baseline, current, limit=5, relative=True)
+    assert ruled.verdict == "regressed"
+    assert not ruled.noise_floor
+
+
+def test_a_shift_of_50_percent_is_regressed_without_a_rule() -> None:
+    baseline = evenly(40, 100, 20)
+    result = compare_samples(baseline, moved(baseline, 50))
+    assert result.verdict == "regressed"
+    assert result.shift is not None
+    assert result.shift.low > 40  # the whole interval far beyond 10 ms
+    assert "lies beyond the noise floor of 10 % the worse way" in result.reason
+
+
+def test_an_interval_reaching_inside_the_floor_is_no_change() -> None:
+    # The estimate is 12 % but the interval reaches down to 7 %.
+    baseline = evenly(40, 100, 39)
+    current = moved(baseline, 12)
+    result = compare_samples(baseline, current)
+    assert result.shift is not None
+    assert result.shift.estimate == pytest.approx(12)
+    assert (result.shift.low, result.shift.high) == pytest.approx((7, 17))
+    assert result.p is not None
+    assert result.p < 1e-3
+    assert result.verdict == "no change"
+    assert "within the run-to-run noise floor" in result.reason
+    # The same estimate against a 10 % rule: the rule judges the estimate.
+    assert compare_samples(baseline, current, limit=10, relative=True).verdict == "regressed"
+    # And the same the better way.
+    faster = compare_samples(baseline, moved(baseline, -12))
+    assert faster.verdict == "no change"
+    assert "within the run-to-run noise floor" in faster.reason
+
+
+def test_a_rate_dropping_by_half_is_regressed_and_rising_is_improved() -> None:
+    baseline = evenly(40, 100, 20)
+    dropped = moved(baseline, -50)
+    result = compare_samples(baseline, dropped, lower_is_worse=True)
+    assert result.verdict == "regressed"
+    assert result.p == result.p_worse
+    assert "lies beyond the noise floor of 10 % the worse way" in result.reason
+    risen = compare_samples(baseline, moved(baseline, 50), lower_is_worse=True)
+    assert risen.verdict == "improved"
+    assert "lies beyond the noise floor of 10 % the better way" in risen.reason
+    # A drop of 12 % whose interval (-17 % to -7 %) reaches inside the floor.
+    wide = evenly(40, 100, 39)
+    straddling = compare_samples(wide, moved(wide, -12), lower_is_worse=True)
+    assert straddling.p_worse is not None
+    assert straddling.p_worse < 1e-3
+    assert straddling.verdict == "no change"
+
+
+def test_a_latency_halving_is_improved_without_a_rule() -> None:
+    baseline = evenly(40, 100, 20)
+    result = compare_samples(baseline, moved(baseline, -50))
+    assert result.verdict == "improved"
+    assert result.p == result.p_better
+    assert "lies beyond the noise floor of 10 % the better way" in result.reason
+    assert compare_samples(baseline, moved(baseline, -5)).verdict == "no change"
+
+
+def test_a_baseline_median_of_0_has_a_floor_of_0() -> None:
+    errors = [0.0] * 30 + [1.0] * 10
+    more = compare_samples(errors, moved(errors, 1))
+    assert more.verdict == "regressed"
+    assert "the noise floor of 0 (the baseline median is 0)" in more.reason
+    fewer = compare_samples(errors, moved(errors, -1), lower_is_worse=True)
+    assert fewer.verdict == "regressed"
+    same = compare_samples(errors, [0.0] * 26 + [1.0] * 14)
+    assert same.verdict == "no change"
+    assert "beyond 0 (the baseline median is 0)" in same.reason
+
+
+def test_an_interval_beyond_the_floor_needs_p_below_alpha_too() -> None:
+    baseline = evenly(40, 100, 39)
+    for by, verdict in ((18, "regressed"), (-18, "improved")):
+        current = moved(baseline, by)
+        result = compare_samples(baseline, current, alpha=1e-6)
+        assert result.shift is not None
+        assert min(abs(result.shift.low), abs(result.shift.high)) > 12  # 13 % to 23 %
+        assert result.p is not None
+        assert 1e-8 < result.p < 1e-7
+        assert result.verdict == verdict
+        strict = compare_samples(baseline, current, alpha=1e-9)
+        assert strict.verdict == "no change"
+        assert "may be noise" in strict.reason

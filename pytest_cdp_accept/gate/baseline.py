@@ -664,7 +664,8 @@ def compare(
     Every metric in both gets a row per statistic in :data:`COMPARED_STATS`
     (rates: their rate, counts: their value), and, when both hold its samples, a
     distribution row (:class:`~pytest_cdp_accept.gate.shift.ShiftRow`) judged at
-    ``alpha``. A rule on a metric with at least two samples on each side is
+    ``alpha``, without a rule against the noise floor and for information only. A
+    rule on a metric with at least two samples on each side is
     judged on the distributions: regressed only when the shift exceeds its limit
     and p < ``alpha``; a rule on ``value`` or on a metric with one sample on a
     side compares the statistic directly, as a row of its own.

@@ -1,6 +1,7 @@
 """Baseline comparison by distributions: one row per compared metric (and fail rule)
 with the Hodges–Lehmann shift, its 95 % interval, the one-sided Mann–Whitney p and
-the verdict (see :mod:`pytest_cdp_accept.gate.stats` and docs/compare.md).
+the verdict (see :mod:`pytest_cdp_accept.gate.stats` and docs/compare.md). A row
+without a rule is judged against the noise floor and fails nothing.
 
 A baseline keeps the last :data:`MAX_SAMPLES` samples of each metric; a JSON report
 keeps every sample. :func:`samples_by_metric` reads either.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..metrics import kind_of, unit_of
-from .stats import SampleComparison, compare_samples
+from .stats import SampleComparison, compare_samples, noise_floor_text
 from .thresholds import format_value
 
 __all__ = ["MAX_SAMPLES", "ShiftRow", "samples_by_metric", "shift_row"]
@@ -59,6 +60,7 @@ class ShiftRow:
     rule: str | None
     """The ``--cdp-compare-fail`` rule this row judges (None: informational)."""
     limit_text: str | None
+    """The rule's limit, or without a rule the noise floor the verdict is judged against."""
     baseline_samples: tuple[float, ...]
     current_samples: tuple[float, ...]
 
@@ -69,7 +71,8 @@ class ShiftRow:
 
     def line(self) -> str:
         """E.g. ``"navigation: med 101.2 ms -> 141.9 ms, shift +40.3 ms (95 % CI +35.2 to
-        +45.1 ms), p = 3e-12: regressed, beyond 20 ms ✗"``."""
+        +45.1 ms), p = 3e-12: regressed, limit 20 ms ✗"``; without a rule the line ends
+        with the noise floor instead of the limit."""
         unit = unit_of(self.metric)
         r = self.result
         head = (
@@ -86,6 +89,8 @@ class ShiftRow:
         )
         if self.rule is not None:
             text += f", limit {self.limit_text} {'✗' if self.regressed else '✓'}"
+        elif self.limit_text is not None:
+            text += f", {self.limit_text}"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -113,6 +118,7 @@ class ShiftRow:
             "lower_is_worse": r.lower_is_worse,
             "rule": self.rule,
             "limit": self.limit_text,
+            "noise_floor_percent": r.limit if r.noise_floor else None,
             "regressed": self.regressed,
             "baseline_samples": _drawn(self.baseline_samples),
             "current_samples": _drawn(self.current_samples),
@@ -125,11 +131,12 @@ def shift_row(
     current: Sequence[float],
     *,
     alpha: float,
-    limit: float = 0.0,
+    limit: float | None = None,
     rule: str | None = None,
     limit_text: str | None = None,
 ) -> ShiftRow:
-    """Judge one metric (``limit``: an amount in the metric's unit)."""
+    """Judge one metric against a rule's ``limit`` (an amount in the metric's unit), or
+    with ``limit=None`` against the noise floor."""
     result = compare_samples(
         baseline,
         current,
@@ -137,10 +144,13 @@ def shift_row(
         lower_is_worse=kind_of(metric) in LOWER_IS_WORSE,
         alpha=alpha,
     )
+    baseline_median = _median(baseline)
+    if limit is None:
+        limit_text = noise_floor_text(baseline_median)
     return ShiftRow(
         metric=metric,
         result=result,
-        baseline_median=_median(baseline),
+        baseline_median=baseline_median,
         current_median=_median(current),
         rule=rule,
         limit_text=limit_text,

@@ -18,7 +18,8 @@ compared as distributions, not as two summary figures:
 - :func:`minimum_sizes` / :func:`can_reach`: below which sample sizes a
   one-sided test at a level α can never reach ``p < α``.
 - :func:`compare_samples`: the verdict (regressed, improved, no change, too
-  few samples) from the shift, the one-sided p and a rule's limit.
+  few samples) from the shift, the one-sided p and a rule's limit, or without a
+  rule the noise floor (:data:`NOISE_FLOOR_PERCENT`).
 
 Pure Python, no NumPy or SciPy (SciPy checks these figures in the tests only).
 
@@ -34,7 +35,7 @@ computed the same way (``y[j] - x[i]``) as a brute-force sort would.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -42,6 +43,7 @@ from typing import Literal
 
 __all__ = [
     "EXACT_MAX_SMALLER",
+    "NOISE_FLOOR_PERCENT",
     "Alternative",
     "MannWhitney",
     "SampleComparison",
@@ -52,6 +54,7 @@ __all__ = [
     "hodges_lehmann",
     "mann_whitney_u",
     "minimum_sizes",
+    "noise_floor_text",
     "pairwise_difference_rank",
     "smallest_p",
     "too_few_text",
@@ -65,6 +68,13 @@ EXACT_MAX_SMALLER = 8
 """``method="auto"`` is exact when the smaller sample has at most this many values
 (and there are no ties), as in SciPy. The exact distribution then costs at most
 ``8² × n`` integer additions: ~64,000 for ``n = 1,000``."""
+
+NOISE_FLOOR_PERCENT = 10.0
+"""Without a rule, a shift counts only when its whole 95 % interval lies beyond this
+share of the baseline median. Samples of one run share that run's conditions (load,
+CPU frequency, cache), so two runs of the same suite differ as wholes: on a shared
+2-core machine by 5-27 % of the navigation median, each difference "significant" to
+a per-sample test (docs/compare.md). A rule sets a tighter or looser limit."""
 
 _NORMAL = NormalDist()
 _BRUTE_FORCE_CANDIDATES = 4096
@@ -457,6 +467,9 @@ class SampleComparison:
     """The shift as a percentage of the baseline's median (``None`` when that is 0)."""
     limit: float
     relative: bool
+    noise_floor: bool
+    """No rule: ``limit`` is :data:`NOISE_FLOOR_PERCENT` (relative) and the whole interval
+    of the shift, not its estimate, has to lie beyond it."""
     lower_is_worse: bool
     alpha: float
     reason: str
@@ -477,7 +490,7 @@ def compare_samples(
     baseline: Sequence[float],
     current: Sequence[float],
     *,
-    limit: float = 0.0,
+    limit: float | None = None,
     relative: bool = False,
     lower_is_worse: bool = False,
     alpha: float = 0.01,
@@ -485,42 +498,41 @@ def compare_samples(
 ) -> SampleComparison:
     """Judge whether ``current`` is shifted from ``baseline`` by more than ``limit``.
 
-    ``limit`` is an amount in the samples' unit, or with ``relative`` a percentage
-    of the baseline's median. The verdict is *regressed* only when the
-    Hodges–Lehmann shift goes the worse way by more than ``limit`` **and** the
-    one-sided Mann–Whitney p for "worse" is below ``alpha``; *improved* the
-    other way round; *too few samples* when no arrangement of these sizes could
-    give ``p < alpha``; *no change* otherwise. ``lower_is_worse``: rates and
-    counts, which regress by dropping.
+    ``limit`` (a rule's): an amount in the samples' unit, or with ``relative`` a
+    percentage of the baseline's median. *regressed* only when the Hodges–Lehmann
+    shift goes the worse way by more than ``limit`` **and** the one-sided
+    Mann–Whitney p for "worse" is below ``alpha``; *improved* the other way round;
+    *too few samples* when no arrangement of these sizes could give ``p < alpha``;
+    *no change* otherwise. ``limit=None`` (no rule): the whole interval of the
+    shift, not its estimate, has to lie beyond :data:`NOISE_FLOOR_PERCENT` of the
+    baseline median (beyond 0 when that median is 0). ``lower_is_worse``: rates
+    and counts, which regress by dropping.
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-    if limit < 0 or math.isnan(limit):
+    if limit is not None and (limit < 0 or math.isnan(limit)):
         raise ValueError(f"limit must be >= 0, got {limit!r}")
     xs = _check_sample(baseline, "the baseline sample")
     ys = _check_sample(current, "the current sample")
     m, n = len(xs), len(ys)
-    rule = {"limit": limit, "relative": relative, "lower_is_worse": lower_is_worse}
+    rule = {
+        "limit": NOISE_FLOOR_PERCENT if limit is None else limit,
+        "relative": limit is None or relative,
+        "noise_floor": limit is None,
+        "lower_is_worse": lower_is_worse,
+    }
     sizes = {"baseline_n": m, "current_n": n, "alpha": alpha}
     if not can_reach(m, n, alpha):
-        return SampleComparison(
-            verdict="too few samples",
-            shift=None,
-            p=None,
-            p_worse=None,
-            p_better=None,
-            relative_shift=None,
-            reason=too_few_text(m, n, alpha),
-            **rule,  # type: ignore[arg-type]
-            **sizes,  # type: ignore[arg-type]
-        )
+        return _too_few(rule, m, n, alpha)
     shift = hodges_lehmann(xs, ys, confidence=confidence)
-    greater = mann_whitney_u(ys, xs, alternative="greater").p
-    less = mann_whitney_u(ys, xs, alternative="less").p
-    p_worse, p_better = (less, greater) if lower_is_worse else (greater, less)
+    p_worse, p_better = _one_sided_p(xs, ys, lower_is_worse)
     centre = _median(xs)
     worse_by = -shift.estimate if lower_is_worse else shift.estimate
-    verdict, reason = _verdict(worse_by, centre, p_worse, p_better, alpha, limit, relative)
+    verdict, reason = (
+        _floor_verdict(shift, centre, p_worse, p_better, alpha, lower_is_worse)
+        if limit is None
+        else _verdict(worse_by, centre, p_worse, p_better, alpha, limit, relative)
+    )
     return SampleComparison(
         verdict=verdict,
         shift=shift,
@@ -532,6 +544,32 @@ def compare_samples(
         **rule,  # type: ignore[arg-type]
         **sizes,  # type: ignore[arg-type]
     )
+
+
+def _too_few(rule: Mapping[str, object], m: int, n: int, alpha: float) -> SampleComparison:
+    """The comparison of samples too small to reach significance (see :func:`too_few_text`)."""
+    return SampleComparison(
+        verdict="too few samples",
+        baseline_n=m,
+        current_n=n,
+        shift=None,
+        p=None,
+        p_worse=None,
+        p_better=None,
+        relative_shift=None,
+        alpha=alpha,
+        reason=too_few_text(m, n, alpha),
+        **rule,  # type: ignore[arg-type]
+    )
+
+
+def _one_sided_p(
+    xs: Sequence[float], ys: Sequence[float], lower_is_worse: bool
+) -> tuple[float, float]:
+    """The one-sided Mann–Whitney p of "this run is worse" and of "better"."""
+    greater = mann_whitney_u(ys, xs, alternative="greater").p
+    less = mann_whitney_u(ys, xs, alternative="less").p
+    return (less, greater) if lower_is_worse else (greater, less)
 
 
 def _verdict(
@@ -554,7 +592,7 @@ def _verdict(
     else:
         amount = abs(worse_by)
         limit_text = f"{limit:g}"
-    beyond = amount > limit and not math.isclose(amount, limit, rel_tol=1e-9)
+    beyond = _beyond(amount, limit)
     if worse_by > 0 and beyond and p_worse < alpha:
         return "regressed", (
             f"shifted the worse way beyond {limit_text} with p = {p_worse:.2g} < {alpha:g}"
@@ -567,3 +605,61 @@ def _verdict(
         return "no change", f"the shift is within {limit_text}"
     p_side = p_worse if worse_by >= 0 else p_better
     return "no change", f"p = {p_side:.2g} is not below {alpha:g}: the shift may be noise"
+
+
+def noise_floor_text(baseline_median: float, confidence: float = 0.95) -> str:
+    """The noise floor a verdict without a rule is judged against, e.g. ``"noise floor:
+    95 % interval beyond 10 % of the baseline median"``."""
+    if baseline_median == 0:
+        return f"noise floor: {confidence * 100:g} % interval beyond 0 (the baseline median is 0)"
+    return (
+        f"noise floor: {confidence * 100:g} % interval beyond {NOISE_FLOOR_PERCENT:g} % "
+        "of the baseline median"
+    )
+
+
+def _floor_verdict(
+    shift: Shift,
+    centre: float,
+    p_worse: float,
+    p_better: float,
+    alpha: float,
+    lower_is_worse: bool,
+) -> tuple[Verdict, str]:
+    """The verdict without a rule: the shift counts only when its whole interval lies
+    beyond :data:`NOISE_FLOOR_PERCENT` of the baseline median ``centre`` (beyond 0 when
+    ``centre`` is 0), and the one-sided p that way is below ``alpha``."""
+    floor = abs(centre) * NOISE_FLOOR_PERCENT / 100.0
+    # The interval's ends measured towards worse: the near end is the smaller one.
+    near, far = (-shift.high, -shift.low) if lower_is_worse else (shift.low, shift.high)
+    worse = _beyond(near, floor)
+    better = _beyond(-far, floor)
+    level = f"{shift.confidence * 100:g} %"
+    if centre == 0:
+        interval = f"{shift.low:+.4g} to {shift.high:+.4g}"
+        floor_text = "0 (the baseline median is 0)"
+    else:
+        low, high = (v / abs(centre) * 100.0 for v in (shift.low, shift.high))
+        interval = f"{low:+.1f} % to {high:+.1f} % of the baseline median"
+        floor_text = f"{NOISE_FLOOR_PERCENT:g} %"
+    if worse and p_worse < alpha:
+        return "regressed", (
+            f"the whole {level} interval of the shift ({interval}) lies beyond the noise "
+            f"floor of {floor_text} the worse way, with p = {p_worse:.2g} < {alpha:g}"
+        )
+    if better and p_better < alpha:
+        return "improved", (
+            f"the whole {level} interval of the shift ({interval}) lies beyond the noise "
+            f"floor of {floor_text} the better way, with p = {p_better:.2g} < {alpha:g}"
+        )
+    if worse or better:
+        p_side = p_worse if worse else p_better
+        return "no change", f"p = {p_side:.2g} is not below {alpha:g}: the shift may be noise"
+    return "no change", (
+        f"the shift is within the run-to-run noise floor: its {level} interval ({interval}) "
+        f"does not lie wholly beyond {floor_text}"
+    )
+
+
+def _beyond(amount: float, limit: float) -> bool:
+    return amount > limit and not math.isclose(amount, limit, rel_tol=1e-9)
