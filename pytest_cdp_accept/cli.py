@@ -38,7 +38,7 @@ from . import __version__
 from .engine import launcher
 from .engine.browser import Browser
 from .errors import LaunchError, UsageError
-from .gate.stats import NOISE_FLOOR_PERCENT
+from .gate.stats import NOISE_FLOOR_MS, NOISE_FLOOR_PERCENT
 
 PROG = "cdp-accept"
 SMALL_SHM_BYTES = 512 * 1024**2
@@ -516,7 +516,8 @@ def _add_compare_parser(sub: Any) -> None:
         description="Set run B against run A by the distributions of their samples: the "
         "Hodges-Lehmann shift with its 95% interval, the one-sided Mann-Whitney p and a "
         "verdict per metric (without a --fail rule, a shift counts only when its 95% interval "
-        f"lies beyond {NOISE_FLOOR_PERCENT:g}% of A's median). Exit 1 when a --fail rule finds "
+        f"lies beyond {NOISE_FLOOR_PERCENT:g}% of A's median, for a time at least "
+        f"{NOISE_FLOOR_MS:.3g} ms). Exit 1 when a --fail rule finds "
         "a regression, 2 on bad input.",
     )
     comp.add_argument("a", metavar="A", help="the reference run: baseline name or JSON file")

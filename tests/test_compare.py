@@ -83,13 +83,34 @@ def test_without_rules_every_shared_metric_is_reported_and_nothing_fails() -> No
 FLOOR = "noise floor: 95 % interval beyond 10 % of the baseline median"
 
 
-def run_level_shift(percent: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A baseline and a report whose navigations all moved by ``percent`` % of 100 ms:
+def run_level_shift(
+    percent: float, median: float = 1000.0, metric: str = "navigation"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A baseline and a report whose samples all moved by ``percent`` % of ``median``:
     a run-level difference, significant to a per-sample test."""
-    old = [100 + 6 * (k / 59 - 0.5) for k in range(60)]
-    return with_samples(make_report({"navigation": old})), make_report(
-        {"navigation": [v + percent for v in old]}
+    old = [median * (1 + 0.06 * (k / 59 - 0.5)) for k in range(60)]
+    return with_samples(make_report({metric: old})), make_report(
+        {metric: [v + median * percent / 100 for v in old]}
     )
+
+
+def test_the_noise_floor_of_a_time_is_at_least_a_frame() -> None:
+    """A fast page's run-level shift of 16 % (8 ms of 50) is within one frame at 60 Hz;
+    a planted +40 ms is beyond it; a size in MB has no such floor."""
+    base, current = run_level_shift(16, median=50.0)
+    (row,) = compare(current, base).shifts
+    assert row.result.shift is not None
+    assert row.result.shift.low > 5.0  # beyond 10 % of the median
+    assert row.result.verdict == "no change"
+    assert row.line().endswith("no change, noise floor: 95 % interval beyond 16.7 ms")
+    assert "16.7" in row.result.reason
+    base, current = run_level_shift(80, median=50.0)
+    (row,) = compare(current, base).shifts
+    assert row.result.verdict == "regressed"
+    base, current = run_level_shift(16, median=50.0, metric="memory.idle")
+    (row,) = compare(current, base).shifts
+    assert row.result.verdict == "regressed"
+    assert row.line().endswith(f"regressed, {FLOOR}")
 
 
 def test_without_a_rule_a_shift_within_the_noise_floor_is_no_change() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..metrics import kind_of, unit_of
-from .stats import SampleComparison, compare_samples, noise_floor_text
+from .stats import NOISE_FLOOR_MS, SampleComparison, compare_samples, noise_floor_text
 from .thresholds import format_value
 
 __all__ = ["MAX_SAMPLES", "ShiftRow", "samples_by_metric", "shift_row"]
@@ -137,16 +137,19 @@ def shift_row(
 ) -> ShiftRow:
     """Judge one metric against a rule's ``limit`` (an amount in the metric's unit), or
     with ``limit=None`` against the noise floor."""
+    unit = unit_of(metric)
+    floor_amount = NOISE_FLOOR_MS if unit == "ms" else 0.0
     result = compare_samples(
         baseline,
         current,
         limit=limit,
         lower_is_worse=kind_of(metric) in LOWER_IS_WORSE,
         alpha=alpha,
+        floor_amount=floor_amount,
     )
     baseline_median = _median(baseline)
     if limit is None:
-        limit_text = noise_floor_text(baseline_median)
+        limit_text = noise_floor_text(baseline_median, floor_amount, unit)
     return ShiftRow(
         metric=metric,
         result=result,

@@ -43,6 +43,7 @@ from typing import Literal
 
 __all__ = [
     "EXACT_MAX_SMALLER",
+    "NOISE_FLOOR_MS",
     "NOISE_FLOOR_PERCENT",
     "Alternative",
     "MannWhitney",
@@ -54,6 +55,7 @@ __all__ = [
     "hodges_lehmann",
     "mann_whitney_u",
     "minimum_sizes",
+    "noise_floor",
     "noise_floor_text",
     "pairwise_difference_rank",
     "smallest_p",
@@ -71,10 +73,17 @@ EXACT_MAX_SMALLER = 8
 
 NOISE_FLOOR_PERCENT = 10.0
 """Without a rule, a shift counts only when its whole 95 % interval lies beyond this
-share of the baseline median. Samples of one run share that run's conditions (load,
-CPU frequency, cache), so two runs of the same suite differ as wholes: on a shared
-2-core machine by 5-27 % of the navigation median, each difference "significant" to
-a per-sample test (docs/compare.md). A rule sets a tighter or looser limit."""
+share of the baseline median (or :data:`NOISE_FLOOR_MS` for times, the larger).
+Samples of one run share that run's conditions (load, CPU frequency, cache), so two
+runs of the same suite differ as wholes: on a shared 2-core machine by 5-27 % of the
+navigation median, each difference "significant" to a per-sample test
+(docs/compare.md). A rule sets a tighter or looser limit."""
+
+NOISE_FLOOR_MS = 1000.0 / 60.0
+"""The noise floor of times in ms, when larger than :data:`NOISE_FLOOR_PERCENT` of the
+median: one frame at 60 Hz. Two runs of the same 40 navigations of a ~35 ms page
+differed by up to +9 ms (interval +5 to +12 ms), and a 3 ms time to first byte by
+more than 10 % of itself, while nobody sees a page a frame slower."""
 
 _NORMAL = NormalDist()
 _BRUTE_FORCE_CANDIDATES = 4096
@@ -468,12 +477,15 @@ class SampleComparison:
     limit: float
     relative: bool
     noise_floor: bool
-    """No rule: ``limit`` is :data:`NOISE_FLOOR_PERCENT` (relative) and the whole interval
-    of the shift, not its estimate, has to lie beyond it."""
+    """No rule: ``limit`` is :data:`NOISE_FLOOR_PERCENT` (relative), or ``floor_amount``
+    when larger, and the whole interval of the shift, not its estimate, has to lie beyond
+    it."""
     lower_is_worse: bool
     alpha: float
     reason: str
     """One sentence on why this verdict."""
+    floor_amount: float = 0.0
+    """The absolute part of the noise floor, in the samples' unit."""
 
     @property
     def failed(self) -> bool:
@@ -495,6 +507,7 @@ def compare_samples(
     lower_is_worse: bool = False,
     alpha: float = 0.01,
     confidence: float = 0.95,
+    floor_amount: float = 0.0,
 ) -> SampleComparison:
     """Judge whether ``current`` is shifted from ``baseline`` by more than ``limit``.
 
@@ -505,8 +518,8 @@ def compare_samples(
     *too few samples* when no arrangement of these sizes could give ``p < alpha``;
     *no change* otherwise. ``limit=None`` (no rule): the whole interval of the
     shift, not its estimate, has to lie beyond :data:`NOISE_FLOOR_PERCENT` of the
-    baseline median (beyond 0 when that median is 0). ``lower_is_worse``: rates
-    and counts, which regress by dropping.
+    baseline median, or ``floor_amount`` (in the samples' unit) when that is larger.
+    ``lower_is_worse``: rates and counts, which regress by dropping.
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
@@ -519,6 +532,7 @@ def compare_samples(
         "limit": NOISE_FLOOR_PERCENT if limit is None else limit,
         "relative": limit is None or relative,
         "noise_floor": limit is None,
+        "floor_amount": floor_amount if limit is None else 0.0,
         "lower_is_worse": lower_is_worse,
     }
     sizes = {"baseline_n": m, "current_n": n, "alpha": alpha}
@@ -529,7 +543,7 @@ def compare_samples(
     centre = _median(xs)
     worse_by = -shift.estimate if lower_is_worse else shift.estimate
     verdict, reason = (
-        _floor_verdict(shift, centre, p_worse, p_better, alpha, lower_is_worse)
+        _floor_verdict(shift, centre, (p_worse, p_better), alpha, lower_is_worse, floor_amount)
         if limit is None
         else _verdict(worse_by, centre, p_worse, p_better, alpha, limit, relative)
     )
@@ -607,37 +621,50 @@ def _verdict(
     return "no change", f"p = {p_side:.2g} is not below {alpha:g}: the shift may be noise"
 
 
-def noise_floor_text(baseline_median: float, confidence: float = 0.95) -> str:
+def noise_floor(baseline_median: float, floor_amount: float = 0.0) -> float:
+    """The amount a shift's whole interval must lie beyond when no rule applies."""
+    return max(abs(baseline_median) * NOISE_FLOOR_PERCENT / 100.0, floor_amount)
+
+
+def noise_floor_text(
+    baseline_median: float, floor_amount: float = 0.0, unit: str = "", confidence: float = 0.95
+) -> str:
     """The noise floor a verdict without a rule is judged against, e.g. ``"noise floor:
     95 % interval beyond 10 % of the baseline median"``."""
+    level = f"{confidence * 100:g} %"
+    relative = abs(baseline_median) * NOISE_FLOOR_PERCENT / 100.0
+    if floor_amount > relative:
+        return f"noise floor: {level} interval beyond {floor_amount:.3g}{_spaced(unit)}"
     if baseline_median == 0:
-        return f"noise floor: {confidence * 100:g} % interval beyond 0 (the baseline median is 0)"
-    return (
-        f"noise floor: {confidence * 100:g} % interval beyond {NOISE_FLOOR_PERCENT:g} % "
-        "of the baseline median"
-    )
+        return f"noise floor: {level} interval beyond 0 (the baseline median is 0)"
+    return f"noise floor: {level} interval beyond {NOISE_FLOOR_PERCENT:g} % of the baseline median"
+
+
+def _spaced(unit: str) -> str:
+    return f" {unit}" if unit else ""
 
 
 def _floor_verdict(
     shift: Shift,
     centre: float,
-    p_worse: float,
-    p_better: float,
+    p_sides: tuple[float, float],
     alpha: float,
     lower_is_worse: bool,
+    floor_amount: float,
 ) -> tuple[Verdict, str]:
     """The verdict without a rule: the shift counts only when its whole interval lies
-    beyond :data:`NOISE_FLOOR_PERCENT` of the baseline median ``centre`` (beyond 0 when
-    ``centre`` is 0), and the one-sided p that way is below ``alpha``."""
-    floor = abs(centre) * NOISE_FLOOR_PERCENT / 100.0
+    beyond :func:`noise_floor` (``centre``: the baseline median), and the one-sided p that
+    way (``p_sides``: worse, better) is below ``alpha``."""
+    p_worse, p_better = p_sides
+    floor = noise_floor(centre, floor_amount)
     # The interval's ends measured towards worse: the near end is the smaller one.
     near, far = (-shift.high, -shift.low) if lower_is_worse else (shift.low, shift.high)
     worse = _beyond(near, floor)
     better = _beyond(-far, floor)
     level = f"{shift.confidence * 100:g} %"
-    if centre == 0:
+    if centre == 0 or floor > abs(centre) * NOISE_FLOOR_PERCENT / 100.0:
         interval = f"{shift.low:+.4g} to {shift.high:+.4g}"
-        floor_text = "0 (the baseline median is 0)"
+        floor_text = f"{floor:.3g}" + (" (the baseline median is 0)" if centre == 0 else "")
     else:
         low, high = (v / abs(centre) * 100.0 for v in (shift.low, shift.high))
         interval = f"{low:+.1f} % to {high:+.1f} % of the baseline median"
