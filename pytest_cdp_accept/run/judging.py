@@ -24,7 +24,7 @@ from ..gate.markers import (
 )
 from ..gate.report import Results
 from ..gate.thresholds import Threshold, ThresholdSyntaxError, Verdict
-from ..metrics import PAINT_METRICS
+from ..metrics import is_paint_metric
 
 Marker = tuple[str, Sequence[Any], Mapping[str, Any]]
 
@@ -91,7 +91,7 @@ class Judge:
         """Whether a threshold of the test or of the session reads fcp or lcp (of any
         loop: ``stress.fcp``): its pages then wait for a first paint still due."""
         thresholds = [*(spec.thresholds if spec is not None else ()), *self.gates]
-        return any(t.metric.rsplit(".", 1)[-1] in PAINT_METRICS for t in thresholds)
+        return any(is_paint_metric(t.metric) for t in thresholds)
 
     def selected(self, spec: GateSpec | None, *, uses_pages: bool, records: bool) -> None:
         """One selected test: what it can produce scopes the session gates."""
