@@ -11,15 +11,19 @@ Pages are handed out in one of two isolation modes:
 ``reset``
     Each pooled page lives in a browser context of its own. A released page
     is wiped (navigated to about:blank; storage of every origin, cookies and
-    HTTP cache of its context cleared; permissions reset) off the test's
-    critical path and parked for the next lease; the next test meanwhile gets
-    the other page, whose context shares nothing with the one being wiped.
-    A page that crashed or was
-    sent a stateful raw command (emulation, interception, injected scripts)
-    is closed (its context disposed) instead of reused.
+    HTTP cache of its context cleared; permissions reset) in the background
+    and parked for the next lease. Leases side by side get other pages, whose
+    contexts share nothing with the one being wiped. A page that crashed or
+    was sent a stateful raw command (emulation, interception, injected
+    scripts) is closed (its context disposed) instead of reused.
 ``context``
-    Every lease gets a fresh browser context with one page, prepared one
-    ahead; released contexts are disposed in the background.
+    Every lease gets a fresh browser context with one page, made after the
+    previous lease (or beside it, for leases side by side); released contexts
+    are disposed in the background.
+
+A lease alone on its browser starts once that background work on the browser
+is done (:meth:`BrowserPool._quiet`): run beside its first navigation, it would
+slow it by an amount set by the test before.
 
 In both, each page is the only tab of its window, where Chromium draws it at
 full frame rate whether it is in use, being wiped or parked (see
