@@ -42,7 +42,7 @@ from .farm_endpoint import FarmEndpoint
 from .memory import MemoryInfo, memory_of_pids, tree_memory
 from .options import DEFAULT_ACTION_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_NAVIGATION_TIMEOUT
 from .throttle import ThrottleProfile, apply_throttle, clear_throttle
-from .vitals import PAINT_GRACE_MS, Vitals, VitalsCollector
+from .vitals import Vitals, VitalsCollector
 
 if TYPE_CHECKING:
     from .evidence import BrowserTracer
@@ -615,9 +615,7 @@ class Page(PageActions):
             tags["throttle"] = vitals.throttle
         for name, value in vitals.metrics().items():
             self.recorder.record(prefix + name, value, tags)
-        if not vitals.painted and vitals.observed_ms - (vitals.load or 0.0) >= PAINT_GRACE_MS:
-            # Shown long enough and still blank: a failed attempt, the time it stayed blank.
-            # (Left sooner, it has no paint figures at all.)
+        if vitals.blank:  # a failed attempt: the time it stayed blank
             for name in PAINT_METRICS:
                 self.recorder.record(failed_metric(prefix + name), vitals.observed_ms, tags)
 

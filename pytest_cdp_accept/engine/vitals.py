@@ -223,6 +223,12 @@ class Vitals:
         """Whether the page painted anything contentful (it has an FCP)."""
         return self.fcp is not None
 
+    @property
+    def blank(self) -> bool:
+        """Whether it never painted though shown ``PAINT_GRACE_MS`` past its load event
+        (a failed attempt of fcp and lcp); one left sooner is neither painted nor blank."""
+        return not self.painted and self.observed_ms - (self.load or 0.0) >= PAINT_GRACE_MS
+
     def metrics(self) -> dict[str, float]:
         """The figures by metric name; unmeasured ones are left out."""
         values = asdict(self)
@@ -287,7 +293,7 @@ class _Document:
     skip: bool = False
     """Its navigation failed: not measured."""
     input: bool = False
-    """Input was dispatched to it since its values were last read with settle."""
+    """Input was dispatched to it since a read last waited for an input's entry."""
 
 
 class VitalsCollector:
