@@ -565,11 +565,11 @@ def _page_needs(request: pytest.FixtureRequest) -> tuple[Isolation | None, bool]
     return isolation, spec is not None and spec.fresh_browser
 
 
-@pytest.fixture
-def cdp_page(
+def _lease_page(
     request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
-) -> Iterator[SyncPage]:
-    """A clean page on a pooled browser (see ``--cdp-isolation``)."""
+) -> SyncPage:
+    """The test's page, leased as its markers ask, watched by its memory probe; it waits
+    at release for a first paint still due when a gate reads fcp or lcp."""
     isolation, fresh_browser = _page_needs(request)
     with _farm_failures():
         page = cdp_pool.acquire_page(
@@ -580,6 +580,15 @@ def cdp_page(
     page.core.paint_due = _manager(request.config).judge.gates_paint(
         request.node.stash.get(GATE_KEY, None)
     )
+    return page
+
+
+@pytest.fixture
+def cdp_page(
+    request: pytest.FixtureRequest, cdp_pool: SyncPool, cdp_metrics: MetricsRecorder
+) -> Iterator[SyncPage]:
+    """A clean page on a pooled browser (see ``--cdp-isolation``)."""
+    page = _lease_page(request, cdp_pool, cdp_metrics)
     request.node.stash[PAGE_KEY] = page  # for the stability loops
     evidence = _manager(request.config).evidence
     try:
@@ -597,16 +606,7 @@ def cdp_async_page(
     """``cdp_page`` for asyncio tests: the same page, with awaitable methods."""
     from .engine.sync import AsyncPage
 
-    isolation, fresh_browser = _page_needs(request)
-    with _farm_failures():
-        page = cdp_pool.acquire_page(
-            cdp_metrics, isolation, fresh_browser=fresh_browser, throttle=_throttle(request)
-        )
-    _probe(request).use(page.runner, page.core.browser, page.core)
-    _label_test(request, isolation or cdp_pool.options.isolation)
-    page.core.paint_due = _manager(request.config).judge.gates_paint(
-        request.node.stash.get(GATE_KEY, None)
-    )
+    page = _lease_page(request, cdp_pool, cdp_metrics)
     evidence = _manager(request.config).evidence
     try:
         evidence.watch(request.node.nodeid, page, request.node.stash.get(GATE_KEY, None))
