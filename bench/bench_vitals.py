@@ -326,7 +326,7 @@ def within(value: float, wanted: str) -> bool:
 
 
 def bench_fidelity(args: argparse.Namespace, pool: SyncPool, site: LocalSite) -> None:
-    print(f"\n2. fidelity: planted pages, {args.fidelity} runs each (min / median / max)")
+    print(f"\n3. fidelity: planted pages, {args.fidelity} runs each (min / median / max)")
     for label, read, wanted in fidelity_cases(site):
         values = []
         for _ in range(args.fidelity):
@@ -407,9 +407,9 @@ def lighthouse(cli: Path, url: str, folder: Path) -> tuple[float, float]:
 def bench_lighthouse(args: argparse.Namespace, site: LocalSite) -> None:
     cli = Path(args.lighthouse) / "node_modules" / "lighthouse" / "cli" / "index.js"
     if not cli.exists():
-        print(f"\n3. lighthouse: skipped, no {cli}")
+        print(f"\n4. lighthouse: skipped, no {cli}")
         return
-    print("\n3. agreement with Lighthouse 12 (desktop preset, provided throttling)")
+    print("\n4. agreement with Lighthouse 12 (desktop preset, provided throttling)")
     head = f"  {'page':24s} {'figure':6s} {'ours':>8s} {'LH':>8s} {'diff':>8s}"
     print(f"{head}  within 10 % or 30 ms")
     for path in LIGHTHOUSE_PAGES:
