@@ -28,9 +28,10 @@ their agreement with Lighthouse 12. Prints figures and ratios; gates nothing.
    start (``world``: the part of the cost that is the world, without the collector),
    and as many with an empty script in that world (``empty``: the world itself);
    one pooled page each, with the ``Runtime`` and ``Log`` domains on as the plugin's
-   default evidence recording has them. Every round navigates each page once (``SyncPage.goto``, the
-   call ``cdp_page.goto`` makes), in a new random order; ``--interleaved`` rounds, on
-   ``/`` (the small home page) and on ``/vitals/weight?kb=300`` (a page of 300 KiB).
+   default evidence recording has them. Every round navigates each page once
+   (``SyncPage.goto``, the call ``cdp_page.goto`` makes), in a new random order;
+   ``--interleaved`` rounds, on ``/`` (the small home page) and on
+   ``/vitals/weight?kb=300`` (a page of 300 KiB).
    Wall: the median ``goto()``; CPU: each browser's process tree (psutil) across the
    rounds, divided by its navigations (the test process is shared by every page and
    left out).
@@ -248,7 +249,9 @@ def bench_interleaved(args: argparse.Namespace, site: LocalSite) -> None:
             for _ in range(args.interleaved):
                 for index in random.sample(range(len(pages)), len(pages)):
                     mode, page = pages[index]
-                    pid = page.browser_pid or 0
+                    pid = page.browser_pid
+                    if pid is None:
+                        sys.exit("the interleaved cost needs browsers launched here")
                     before = tree_cpu(pid)
                     start = time.perf_counter()
                     page.goto(url)
