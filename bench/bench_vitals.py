@@ -64,13 +64,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import psutil
-
 from pytest_cdp_accept.engine import launcher
 from pytest_cdp_accept.engine.options import PoolOptions
 from pytest_cdp_accept.engine.sync import SyncPage, SyncPool
 from pytest_cdp_accept.engine.vitals import WORLD, Vitals, observer_source
 from pytest_cdp_accept.site import LocalSite
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_frames import cpu_by_kind
 
 INNER_SUITE = """
 import os
@@ -201,19 +203,7 @@ COST_PAGES = ("/", "/vitals/weight?kb=300")
 
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a browser's process tree (processes gone since are not counted)."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return total
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
+    return sum(cpu_by_kind(pid).values())
 
 
 def interleaved_pages(stack: contextlib.ExitStack, browsers: int) -> list[tuple[str, SyncPage]]:
