@@ -422,8 +422,7 @@ def bench_lighthouse(args: argparse.Namespace, site: LocalSite) -> None:
                 theirs_runs.append(lighthouse(cli, site.url(path), Path(tmp)))
         fcp = median([run[0] for run in theirs_runs])
         lcp = median([run[1] for run in theirs_runs])
-        for figure, theirs in (("fcp", fcp), ("lcp", lcp)):
-            index = 0 if figure == "fcp" else 1
+        for index, (figure, theirs) in enumerate((("fcp", fcp), ("lcp", lcp))):
             print(
                 f"    {path} {figure}: ours {spread(ours[figure])}; "
                 f"Lighthouse {spread([run[index] for run in theirs_runs])}"
